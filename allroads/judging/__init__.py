@@ -1,0 +1,23 @@
+"""Judges: the ``oracle`` (hidden ground-truth reward of the toy task) and ``openai``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .base import Comparison, Judge, Verdict
+from .oracle import OracleJudge
+
+__all__ = ["Comparison", "Judge", "Verdict", "OracleJudge", "make_judge"]
+
+
+def make_judge(
+    name: str, judge_cfg: dict[str, Any], *, seed: int, workdir: str | None = None
+) -> Judge:
+    """Build the judge called ``name`` from the config's ``judge`` section."""
+    if name == "oracle":
+        return OracleJudge()
+    if name == "openai":
+        from .openai_judge import OpenAIJudge  # lazy: only this path needs the client
+
+        return OpenAIJudge.from_config(judge_cfg["openai"], seed=seed, workdir=workdir)
+    raise ValueError(f"config key judge.use: unknown judge {name!r} (known: oracle, openai)")

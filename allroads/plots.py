@@ -1,0 +1,45 @@
+"""Figures. Matplotlib with the Agg backend; files are written atomically."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import pandas as pd  # noqa: E402
+
+from .io import atomic_path  # noqa: E402
+
+LABELS = {
+    "sft": "SFT",
+    "dpo": "DPO",
+    "dpo2x": "DPO (2x)",
+    "online-sft": "Online DPO (SFT)",
+    "online-dpo": "Online DPO (DPO)",
+    "online-dpo2x": "Online DPO (DPO 2x)",
+}
+
+
+def winrate_bars(table: pd.DataFrame, policies: list[str], outputs: list[str], title: str) -> None:
+    """Grouped bars: one group per model size, one bar per policy, error bars = SE over seeds."""
+    sizes = list(dict.fromkeys(table["size"]))
+    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(policies) * len(sizes) / 2, 3.6))
+    width = 0.8 / len(policies)
+    for i, pol in enumerate(policies):
+        sub = table[table["policy"] == pol].set_index("size").reindex(sizes)
+        xs = [j + (i - (len(policies) - 1) / 2) * width for j in range(len(sizes))]
+        ax.bar(xs, 100 * sub["winrate"], width, yerr=100 * sub["se_seeds"].fillna(0), capsize=3,
+               label=LABELS.get(pol, pol))  # fmt: skip
+    ax.set_xticks(range(len(sizes)), sizes)
+    ax.set_ylabel("winrate vs. reference (%)")
+    ax.set_title(title, fontsize=10)
+    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    n_seeds = int(table["n_seeds"].max())
+    ax.legend(fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean ± SE", title_fontsize=8)
+    fig.tight_layout()
+    for out in outputs:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150)
+    plt.close(fig)

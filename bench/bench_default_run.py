@@ -1,0 +1,29 @@
+"""Wall time of the default target (Figure 3 on the toy task) from scratch, 2 cores.
+
+Run: .venv/bin/python bench/bench_default_run.py   (uses a temporary results folder)
+"""
+
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+with tempfile.TemporaryDirectory() as d:
+    cfg["results"] = str(Path(d) / "results")
+    conf = Path(d) / "config.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    t = time.perf_counter()
+    p = subprocess.run([sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(conf), "-q"],
+                       cwd=ROOT, capture_output=True, text=True)  # fmt: skip
+    wall = time.perf_counter() - t
+    if p.returncode:
+        sys.exit(p.stdout[-3000:] + p.stderr[-3000:])
+    print(
+        f"default target (fig3, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
+    )
+    print((Path(cfg["results"]) / "tables/fig3.oracle.md").read_text())

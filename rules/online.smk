@@ -1,0 +1,52 @@
+rule sample_online:
+    """n completions per PFT train prompt at temperature T from a generator policy."""
+    input:
+        model=online_generator,
+        prompts=data("pft_train"),
+    output:
+        f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
+    log:
+        f"{R}/logs/sample_online/{{size}}-seed{{seed}}-{{gen}}.log",
+    cache: "omit-software"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("sample", "mem_mb", 4000),
+        runtime=res("sample", "runtime", 60),
+        gpu=res("sample", "gpu", 0),
+        cpus_per_task=res("sample", "cpus_per_task", 1),
+    params:
+        n=config["online"]["n_samples"],
+        temperature=config["online"]["temperature"],
+        max_new_tokens=config["task"]["max_new_tokens"],
+        sampler=config["sampler"],
+        precision=PRECISION,
+    script:
+        "../scripts/sample.py"
+
+
+rule label_online:
+    """Score the samples with the global RM; top and bottom per prompt become chosen/rejected."""
+    input:
+        samples=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
+        prompts=data("pft_train"),
+        rm=model_dir("global_rm"),
+    output:
+        pairs=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.jsonl",
+        stats=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.stats.json",
+    log:
+        f"{R}/logs/label_online/{{size}}-seed{{seed}}-{{gen}}.log",
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("score", "mem_mb", 4000),
+        runtime=res("score", "runtime", 60),
+        gpu=res("score", "gpu", 0),
+        cpus_per_task=res("score", "cpus_per_task", 1),
+    params:
+        precision=PRECISION,
+        batch_size=config["sampler"].get("batch_size", 256),
+    script:
+        "../scripts/label_online.py"

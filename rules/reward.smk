@@ -1,0 +1,23 @@
+rule global_rm:
+    """Global RM: the SFT backbone plus a linear head, Bradley–Terry on the PFT train pairs."""
+    input:
+        sft=model_dir("sft"),
+        train=data("pft_train"),
+    output:
+        directory(model_dir("global_rm")),
+    log:
+        f"{R}/logs/global_rm/{{size}}-seed{{seed}}.log",
+    cache: "omit-software"
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        mem_mb=res("global_rm", "mem_mb", 4000),
+        runtime=res("global_rm", "runtime", 60),
+        gpu=res("global_rm", "gpu", 0),
+        cpus_per_task=res("global_rm", "cpus_per_task", 1),
+    params:
+        hp=config["train"]["global_rm"],
+        precision=PRECISION,
+    script:
+        "../scripts/global_rm.py"

@@ -1,0 +1,187 @@
+"""Dry run of the paper-scale DAG under the Slurm profile (`snakemake --profile slurm all`):
+exact job counts per rule, and what every GPU job would ask Slurm for.
+
+The dry run goes to an empty results folder (``--config results=...``), so existing outputs in
+the checkout do not change the counts. No cluster is needed (a dry run submits nothing).
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SNAKEMAKE = Path(sys.executable).parent / "snakemake"
+PAPER = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
+
+SIZES = ["pythia-1.4b", "pythia-2.8b", "pythia-6.9b"]
+# rule -> key of config/paper.yaml `resources:` (rules/common.smk `res()`)
+GPU_RULES = {
+    "sft": "sft",
+    "global_rm": "global_rm",
+    "offline_dpo": "dpo",
+    "online_dpo": "dpo",
+    "sample_online": "sample",
+    "sample_eval": "sample",
+    "label_online": "score",
+}
+TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo"}
+CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3"}
+
+
+def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
+    cmd = [
+        str(SNAKEMAKE),
+        "all",
+        "-n",
+        "--profile",
+        "slurm",
+        "--config",
+        f"results={tmp}/paper",
+        *extra,
+    ]
+    t0 = time.perf_counter()
+    p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=120)
+    dt = time.perf_counter() - t0
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    return p.stdout + p.stderr, dt
+
+
+def parse_jobs(out: str) -> list[dict]:
+    """Each `rule X:` block of the dry-run log -> {rule, wildcards, resources}."""
+    jobs = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", out):
+        m = re.match(r"(?:local)?rule (\w+):\n", block)
+        if not m:
+            continue
+        job = {"rule": m.group(1), "wildcards": {}, "resources": {}}
+        for line in block.splitlines():
+            line = line.strip()
+            for key in ("wildcards", "resources"):
+                if line.startswith(f"{key}: "):
+                    for kv in line[len(key) + 2 :].split(", "):
+                        k, _, v = kv.partition("=")
+                        job[key][k] = int(v) if re.fullmatch(r"-?\d+", v) else v
+        jobs.append(job)
+    return jobs
+
+
+@pytest.fixture(scope="module")
+def dag(tmp_path_factory):
+    out, dt = dry_run(tmp_path_factory.mktemp("dag"))
+    return parse_jobs(out), out, dt
+
+
+def test_exact_job_counts_per_rule(dag):
+    jobs, out, _ = dag
+    n_size, n_seed = len(PAPER["models"]), len(PAPER["seeds"])
+    assert (n_size, n_seed) == (3, 3)
+    runs = n_size * n_seed  # one (size, seed) pair = one independent replicate of the grid
+    n_gen = len(PAPER["online"]["generators"])  # 2: Online DPO (SFT), Online DPO (DPO)
+    n_pol = len(PAPER["eval"]["policies"])  # 5: SFT, DPO, DPO (2x), and the two online ones
+    n_judge = len(PAPER["judge"]["use"])  # 1: gpt-4o
+    expected = {
+        "data": 1,
+        "base": n_size,
+        "sft": runs,
+        "global_rm": runs,
+        "offline_dpo": 2 * runs,  # DPO and DPO (2x)
+        "sample_online": n_gen * runs,
+        "label_online": n_gen * runs,
+        "online_dpo": n_gen * runs,
+        "sample_eval": n_pol * runs,
+        "judge": n_judge * n_pol * runs,
+        "table_fig3": n_judge,
+        "figure_fig3": n_judge,
+        "all": 1,
+    }
+    assert Counter(j["rule"] for j in jobs) == expected
+    assert f"total              {sum(expected.values())}" in out  # 187
+    assert sum(expected.values()) == 187
+
+
+def test_every_size_and_seed_is_in_the_grid(dag):
+    jobs, _, _ = dag
+    sft = {(j["wildcards"]["size"], j["wildcards"]["seed"]) for j in jobs if j["rule"] == "sft"}
+    assert sft == {(s, k) for s in SIZES for k in PAPER["seeds"]}
+
+
+def expected_gpu_request(rule: str, size: str) -> dict:
+    table = PAPER["resources"][GPU_RULES[rule]][size]
+    train = rule in TRAINING
+    return {
+        "slurm_partition": "h100" if train else "a100",
+        "gpu_model": "h100" if train else "a100",
+        "nodes": 1,
+        # 6.9B training: a full 8-GPU node (DeepSpeed ZeRO-3); everything else one GPU
+        "gpu": 8 if (train and size == "pythia-6.9b") else 1,
+        "mem_mb": table["mem_mb"],
+        "runtime": table["runtime"],
+        "cpus_per_task": table["cpus_per_task"],
+    }
+
+
+def test_gpu_rules_request_gpus_per_size(dag):
+    jobs, _, _ = dag
+    seen = set()
+    for j in jobs:
+        if j["rule"] not in GPU_RULES:
+            continue
+        want = expected_gpu_request(j["rule"], j["wildcards"]["size"])
+        got = {k: j["resources"].get(k) for k in want}
+        assert got == want, (j["rule"], j["wildcards"])
+        seen.add((j["rule"], j["wildcards"]["size"]))
+    assert seen == {(r, s) for r in GPU_RULES for s in SIZES}
+
+
+def test_cpu_rules_stay_off_gpus(dag):
+    jobs, _, _ = dag
+    for j in jobs:
+        if j["rule"] in CPU_RULES:
+            assert j["resources"].get("slurm_partition") == "cpu", j
+            assert not j["resources"].get("gpu"), j
+            assert "gpu_model" not in j["resources"], j
+
+
+class _Res(dict):
+    __getattr__ = dict.__getitem__
+
+
+@pytest.mark.parametrize(
+    "rule,size,flags",
+    [
+        ("sft", "pythia-6.9b", ["-p h100", "--gpus=h100:8", "--nodes=1", "--cpus-per-task=64"]),
+        ("offline_dpo", "pythia-1.4b", ["-p h100", "--gpus=h100:1", "--nodes=1"]),
+        ("sample_online", "pythia-6.9b", ["-p a100", "--gpus=a100:1", "--nodes=1"]),
+        ("label_online", "pythia-2.8b", ["-p a100", "--gpus=a100:1"]),
+    ],
+)
+def test_sbatch_line_the_plugin_would_submit(dag, rule, size, flags):
+    """Feed the dry-run resources of one job to the slurm plugin's own sbatch builder."""
+    from snakemake_executor_plugin_slurm.submit_string import get_submit_command
+    from snakemake_executor_plugin_slurm.utils import set_gres_string
+
+    jobs, _, _ = dag
+    job = next(j for j in jobs if j["rule"] == rule and j["wildcards"]["size"] == size)
+    res = _Res(job["resources"])
+    fake = SimpleNamespace(resources=res, threads=1, name=rule, is_group=lambda: False)
+    params = {
+        "run_uuid": "uuid",
+        "slurm_logfile": "log",
+        "comment_str": f"rule_{rule}",
+        "account": "",
+        "partition": f"-p {res['slurm_partition']}",
+        "workdir": str(ROOT),
+    }
+    call = get_submit_command(fake, params) + set_gres_string(fake)
+    for flag in flags:
+        assert flag in call, call
+    assert f"--mem {res['mem_mb']}" in call and f"-t {res['runtime']}" in call

@@ -1,0 +1,149 @@
+"""The workflow as a user drives it: dry run of the default DAG, and a reduced end-to-end run."""
+
+import copy
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+
+
+def smk(*args, cwd=ROOT, timeout=900):
+    p = subprocess.run(
+        [sys.executable, "-m", "snakemake", *args],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+    return p.returncode, p.stdout + p.stderr
+
+
+def kill_during_training(conf: Path, results: Path, timeout: float = 600) -> str:
+    """Start the workflow, SIGKILL its process group once a training job is writing its
+    checkpoint (an ``atomic_dir`` temp sibling exists under models/), return that output."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "snakemake", "--cores", "2", "--configfile", str(conf)],
+        cwd=ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline and proc.poll() is None:
+            tmps = [p for p in (results / "models").glob("*/seed*/.*.tmp") if p.is_dir()]
+            if tmps:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+                assert tmps[0].is_dir(), "the job finished before the kill: nothing was tested"
+                # ".dpo.abc123.tmp" -> "dpo"
+                return str(tmps[0].parent.relative_to(results) / tmps[0].name[1:].split(".")[0])
+            time.sleep(0.1)
+        raise AssertionError("no training job started before the workflow ended")
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGKILL)
+            proc.wait()
+
+
+def job_counts(out: str) -> dict[str, int]:
+    table = out.split("Job stats:")[1].split("total")[0]
+    return {m[1]: int(m[2]) for m in re.finditer(r"^(\w+)\s+(\d+)$", table, re.M)}
+
+
+def test_default_dag_dry_run(tmp_path):
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    rc, out = smk("-n", "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
+    n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
+    assert job_counts(out) == {
+        "data": 1, "base": sizes, "sft": n, "global_rm": n, "offline_dpo": 2 * n,
+        "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
+        "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
+        "table_fig3": 1, "figure_fig3": 1, "all": 1,
+    }  # fmt: skip
+
+
+SMALL = copy.deepcopy(DEFAULT)
+# --configfile is merged onto config.yaml, so `models` keeps toy-s/toy-m: `sizes` picks toy-xs
+SMALL.update(
+    sizes=["toy-xs"],
+    seeds=[0, 1],
+    models={"toy-xs": {"arch": {"hidden_size": 32, "num_layers": 1, "num_heads": 2}}},
+)
+SMALL["task"]["n_eval_prompts"] = 24
+SMALL["task"]["toy"]["splits"] = dict(
+    sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
+)
+SMALL["online"]["n_samples"] = 4
+SMALL["base"]["epochs"] = 1
+
+
+@pytest.mark.slow
+def test_reduced_run_end_to_end(tmp_path):
+    results = tmp_path / "results"
+    cfg = dict(SMALL, results=str(results))
+    conf = tmp_path / "small.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    rc, out = smk("--cores", "2", "--configfile", str(conf))
+    assert rc == 0, out[-5000:]
+    table = pd.read_csv(results / "tables/fig3.oracle.csv")
+    assert list(table["policy"]) == ["sft", "dpo", "dpo2x", "online-sft", "online-dpo"]
+    assert (table["n_seeds"] == 2).all() and (table["n_valid"] == 2 * 24).all()
+    assert table["winrate"].between(0, 1).all() and table["true_reward"].notna().all()
+    assert (results / "figures/fig3.oracle.png").stat().st_size > 1000
+    assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
+    for log in ["data.log", "sft/toy-xs-seed0.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
+        assert "done in" in (results / "logs" / log).read_text()
+
+    # nothing left to do on a second run
+    rc, out = smk("-n", "--configfile", str(conf))
+    assert rc == 0 and "Nothing to be done" in out, out[-2000:]
+
+    # a DPO hyperparameter change reruns only what depends on DPO
+    cfg2 = copy.deepcopy(cfg)
+    cfg2["train"]["dpo"]["beta"] = 0.2
+    conf2 = tmp_path / "small2.yaml"
+    conf2.write_text(yaml.safe_dump(cfg2))
+    rc, out = smk("-n", "--configfile", str(conf2))
+    counts = job_counts(out)
+    assert "sft" not in counts and "global_rm" not in counts and "base" not in counts
+    assert counts["offline_dpo"] == 4 and counts["online_dpo"] == 4
+    assert counts["sample_online"] == 2  # only the DPO generator's samples (sft's are unchanged)
+
+    # a second run from scratch in another folder, killed (SIGKILL, the whole process group) in
+    # the middle of a training job and resumed with --rerun-incomplete: it completes, and the
+    # same seed gives byte-identical data, samples and tables
+    results2 = tmp_path / "results2"
+    conf3 = tmp_path / "small3.yaml"
+    conf3.write_text(yaml.safe_dump(dict(cfg, results=str(results2))))
+    killed_in = kill_during_training(conf3, results2)
+    assert not (results2 / killed_in).exists(), (
+        "a killed training job left a complete-looking output"
+    )
+    rc, out = smk("--unlock", "--configfile", str(conf3))
+    assert rc == 0, out[-2000:]
+    rc, out = smk("--cores", "2", "--rerun-incomplete", "--configfile", str(conf3))
+    assert rc == 0, out[-3000:]
+    for rel in ["tables/fig3.oracle.csv", "tables/fig3.oracle.per_seed.csv",
+                "eval/toy-xs/seed1/online-dpo.samples.jsonl", "online/toy-xs/seed0/dpo.pairs.jsonl",
+                "data/pft_train.jsonl", "data/eval_prompts.jsonl"]:  # fmt: skip
+        assert (results2 / rel).read_bytes() == (results / rel).read_bytes(), rel
+
+    # naming one figure file rebuilds only what it needs
+    (results / "figures/fig3.oracle.png").unlink()
+    # (the target goes before --configfile, which takes every path after it)
+    rc, out = smk("-n", str(results / "figures/fig3.oracle.png"), "--configfile", str(conf))
+    assert job_counts(out) == {"figure_fig3": 1}
