@@ -12,9 +12,7 @@ rule base:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("base", "mem_mb", 4000),
-        runtime=res("base", "runtime", 60),
-        cpus_per_task=res("base", "cpus_per_task", 1),
+        **job_resources("base", gpu=False),
     params:
         model=lambda wc: config["models"][wc.size],
         hp=config.get("base"),

@@ -58,6 +58,19 @@ def res(rule_name, key, default):
     return get
 
 
+def job_resources(rule_name, gpu=True):
+    """`resources:` of a compute rule, per model size from config `resources.<rule_name>`:
+    memory, runtime, CPUs and (for GPU rules) GPUs. Defaults fit the toy task on a laptop."""
+    out = dict(
+        mem_mb=res(rule_name, "mem_mb", 4000),
+        runtime=res(rule_name, "runtime", 60),
+        cpus_per_task=res(rule_name, "cpus_per_task", 1),
+    )
+    if gpu:
+        out["gpu"] = res(rule_name, "gpu", 0)
+    return out
+
+
 def eval_targets(judge):
     return expand(
         f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.judge-{judge}.jsonl",

@@ -14,10 +14,7 @@ rule offline_dpo:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("dpo", "mem_mb", 4000),
-        runtime=res("dpo", "runtime", 60),
-        gpu=res("dpo", "gpu", 0),
-        cpus_per_task=res("dpo", "cpus_per_task", 1),
+        **job_resources("dpo"),
     params:
         hp=config["train"]["dpo"],
         epochs=lambda wc: (2 * config["train"]["dpo"]["epochs"] if wc.offline == "dpo2x" else None),
@@ -43,10 +40,7 @@ rule online_dpo:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("dpo", "mem_mb", 4000),
-        runtime=res("dpo", "runtime", 60),
-        gpu=res("dpo", "gpu", 0),
-        cpus_per_task=res("dpo", "cpus_per_task", 1),
+        **job_resources("dpo"),
     params:
         hp=config["train"]["dpo"],
         epochs=None,

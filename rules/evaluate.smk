@@ -11,10 +11,7 @@ rule sample_eval:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("sample", "mem_mb", 4000),
-        runtime=res("sample", "runtime", 60),
-        gpu=res("sample", "gpu", 0),
-        cpus_per_task=res("sample", "cpus_per_task", 1),
+        **job_resources("sample"),
     params:
         n=1,
         temperature=config["eval"]["temperature"],

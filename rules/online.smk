@@ -12,10 +12,7 @@ rule sample_online:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("sample", "mem_mb", 4000),
-        runtime=res("sample", "runtime", 60),
-        gpu=res("sample", "gpu", 0),
-        cpus_per_task=res("sample", "cpus_per_task", 1),
+        **job_resources("sample"),
     params:
         n=config["online"]["n_samples"],
         temperature=config["online"]["temperature"],
@@ -41,10 +38,7 @@ rule label_online:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("score", "mem_mb", 4000),
-        runtime=res("score", "runtime", 60),
-        gpu=res("score", "gpu", 0),
-        cpus_per_task=res("score", "cpus_per_task", 1),
+        **job_resources("score"),
     params:
         precision=PRECISION,
         batch_size=config["sampler"].get("batch_size", 256),

@@ -12,10 +12,7 @@ rule global_rm:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("global_rm", "mem_mb", 4000),
-        runtime=res("global_rm", "runtime", 60),
-        gpu=res("global_rm", "gpu", 0),
-        cpus_per_task=res("global_rm", "cpus_per_task", 1),
+        **job_resources("global_rm"),
     params:
         hp=config["train"]["global_rm"],
         precision=PRECISION,

@@ -12,10 +12,7 @@ rule sft:
         "../envs/train.yaml"
     threads: 1
     resources:
-        mem_mb=res("sft", "mem_mb", 4000),
-        runtime=res("sft", "runtime", 60),
-        gpu=res("sft", "gpu", 0),
-        cpus_per_task=res("sft", "cpus_per_task", 1),
+        **job_resources("sft"),
     params:
         hp=config["train"]["sft"],
         precision=PRECISION,
