@@ -52,36 +52,13 @@ def main() -> None:
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         imp = bench("snakemake --version (import only)", [SNAKEMAKE, "--version"], a.repeat)
-        bench(
-            "dry run, local profile, toy",
-            [
-                SNAKEMAKE,
-                a.target,
-                "-n",
-                "--quiet",
-                "rules",
-                "--profile",
-                "profiles/local",
-                "--config",
-                f"results={tmp}/toy",
-            ],
-            a.repeat,
-        )
-        med = bench(
-            "dry run, slurm profile, paper",
-            [
-                SNAKEMAKE,
-                a.target,
-                "-n",
-                "--quiet",
-                "rules",
-                "--profile",
-                "slurm",
-                "--config",
-                f"results={tmp}/paper",
-            ],
-            a.repeat,
-        )
+
+        def dry_run(profile: str, results: str) -> list[str]:
+            return [SNAKEMAKE, a.target, "-n", "--quiet", "rules", "--profile", profile,
+                    "--config", f"results={tmp}/{results}"]  # fmt: skip
+
+        bench("dry run, local profile, toy", dry_run("profiles/local", "toy"), a.repeat)
+        med = bench("dry run, slurm profile, paper", dry_run("slurm", "paper"), a.repeat)
     verdict = "OK" if med <= TARGET_S else "OVER TARGET"
     print(f"paper dry run: {med:.2f} s (target <= {TARGET_S:.0f} s): {verdict}")
     print(f"  of which the workflow (parse + DAG + scheduling, beyond import): {med - imp:.2f} s")
