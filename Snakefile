@@ -1,8 +1,13 @@
 # All Roads Lead to Likelihood: SFT -> RMs -> offline / online DPO -> judged winrates.
-# Only includes and the default target; the stages live in rules/.
+# Only the config, includes and the default target; the stages live in rules/.
+#
+# The config is config.yaml unless files are named with --configfile (or a profile's
+# `configfile:`): then it is exactly those files, merged in the order given, never mixed with
+# config.yaml. `--config KEY=VALUE` overrides either (rules/common.smk reads VALUE as YAML).
 
+if not workflow.overwrite_configfiles:
 
-configfile: "config.yaml"
+    configfile: "config.yaml"
 
 
 include: "rules/common.smk"
@@ -14,9 +19,11 @@ include: "rules/dpo.smk"
 include: "rules/online.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
+include: "rules/diagnostics.smk"
 
 
 rule all:
     default_target: True
     input:
         fig3_targets(),
+        diagnostics_targets(),

@@ -1,7 +1,10 @@
-"""Config validation against schemas/config.schema.yaml, with errors that name the key."""
+"""Config selection, command-line overrides and validation against
+schemas/config.schema.yaml, with errors that name the key and where it came from."""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -27,56 +30,120 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
+def _merge(base: dict, overlay: dict) -> None:
+    """Recursive in-place merge, as Snakemake merges config files (lists are replaced)."""
+    for k, v in overlay.items():
+        if isinstance(v, dict) and isinstance(base.get(k), dict):
+            _merge(base[k], v)
+        else:
+            base[k] = v
+
+
+def parse_cli_config(entries: Iterable[str] | None) -> dict[str, Any]:
+    """``--config KEY=VALUE ...`` with each VALUE read as YAML, as in a config file.
+
+    Snakemake reads the values inside a list or a mapping as strings (``seeds=[0,1]`` gives
+    ``["0", "1"]``), so such overrides would fail validation on the type instead of the
+    real problem. Quotes around a whole VALUE are stripped first, as Snakemake does.
+    """
+    import yaml
+
+    out: dict[str, Any] = {}
+    for entry in entries or ():
+        key, sep, text = str(entry).partition("=")
+        if not sep:
+            continue  # Snakemake has already refused it
+        text = text.strip("'\"")
+        try:
+            value = yaml.safe_load(text) if text else None
+        except yaml.YAMLError as e:
+            problem = getattr(e, "problem", None) or str(e).splitlines()[0]
+            raise ConfigError(f"--config {key}: not valid YAML ({problem}): {text!r}") from None
+        _merge(out, {key: value})
+    return out
+
+
+def apply_cli_config(config: dict[str, Any], entries: Iterable[str] | None) -> set[str]:
+    """Merge the YAML-parsed ``--config`` entries into ``config`` (in place, over Snakemake's
+    string-valued version of them); return the top-level keys they set."""
+    overrides = parse_cli_config(entries)
+    _merge(config, overrides)
+    return set(overrides)
+
+
+def config_source(configfiles: Sequence[str | os.PathLike], default: str = "config.yaml") -> str:
+    """How error messages name the config: the ``--configfile`` file(s), else ``default``."""
+    if not configfiles:
+        return default
+    names = []
+    for f in configfiles:
+        rel = os.path.relpath(f)
+        names.append(str(f) if rel.startswith("..") else rel)
+    return " + ".join(names)
+
+
 def validate(
-    config: dict[str, Any], schema_path: str | Path | None = None, source: str = "config"
+    config: dict[str, Any],
+    schema_path: str | Path | None = None,
+    source: str = "config",
+    cli_keys: Iterable[str] = (),
 ) -> None:
-    """Raise ConfigError listing every problem as ``<source>: key a.b.c: message``."""
+    """Raise ConfigError listing every problem as ``<source>: key a.b.c: message``, where
+    ``<source>`` is ``--config`` for the top-level keys in ``cli_keys`` (set on the command
+    line)."""
     import jsonschema
+
+    cli_keys = set(cli_keys)
+
+    def where(path) -> str:
+        path = list(path)
+        return "--config" if path and str(path[0]) in cli_keys else source
 
     schema = _load_schema(Path(schema_path) if schema_path else SCHEMA_DIR / "config.schema.yaml")
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
-        _check_semantics(config, source)
+        _check_semantics(config, lambda key: where(key.split(".")))
         return
     lines = []
     for e in errors:
         if e.validator == "additionalProperties":
             extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
             for k in extra:
-                lines.append(f"{source}: key {_key([*e.absolute_path, k])}: unknown key")
-        elif e.validator == "required":
-            lines.append(f"{source}: key {_key(e.absolute_path)}: {e.message}")
+                path = [*e.absolute_path, k]
+                lines.append(f"{where(path)}: key {_key(path)}: unknown key")
         else:
-            lines.append(f"{source}: key {_key(e.absolute_path)}: {e.message}")
+            lines.append(f"{where(e.absolute_path)}: key {_key(e.absolute_path)}: {e.message}")
     raise ConfigError("invalid config\n  " + "\n  ".join(lines))
 
 
-def _check_semantics(cfg: dict, source: str) -> None:
-    """Cross-key rules a JSON schema cannot say."""
-    problems = []
+def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
+    """Cross-key rules a JSON schema cannot say; ``source(key)`` names where a key came from."""
+    problems: list[tuple[str, str]] = []  # (key, message)
     for size in cfg.get("sizes", []):
         if size not in cfg["models"]:
             problems.append(
-                f"key sizes: {size!r} is not a key of models ({', '.join(cfg['models'])})"
+                ("sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
             )
     if cfg["task"]["kind"] == "toy" and "toy" not in cfg["task"]:
-        problems.append("key task.toy: required when task.kind is 'toy'")
+        problems.append(("task.toy", "required when task.kind is 'toy'"))
     if cfg["task"]["kind"] == "tldr" and "tldr" not in cfg["task"]:
-        problems.append("key task.tldr: required when task.kind is 'tldr'")
+        problems.append(("task.tldr", "required when task.kind is 'tldr'"))
     if "oracle" in cfg["judge"]["use"] and cfg["task"]["kind"] != "toy":
-        problems.append("key judge.use: the oracle judge needs the toy task's hidden reward")
+        problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:
-        problems.append("key judge.openai: required when judge.use lists 'openai'")
+        problems.append(("judge.openai", "required when judge.use lists 'openai'"))
     if any("arch" in m for m in cfg["models"].values()) and "base" not in cfg:
-        problems.append("key base: required when a model is built from `arch`")
+        problems.append(("base", "required when a model is built from `arch`"))
     for p in cfg["eval"]["policies"]:
         if p.startswith("online-") and p.removeprefix("online-") not in cfg["online"]["generators"]:
-            problems.append(
-                f"key eval.policies: {p!r} needs {p.removeprefix('online-')!r} in online.generators"
-            )
+            gen = p.removeprefix("online-")
+            problems.append(("eval.policies", f"{p!r} needs {gen!r} in online.generators"))
     if problems:
-        raise ConfigError("invalid config\n  " + "\n  ".join(f"{source}: {p}" for p in problems))
+        raise ConfigError(
+            "invalid config\n  "
+            + "\n  ".join(f"{source(key)}: key {key}: {msg}" for key, msg in problems)
+        )
 
 
 def local_rm_beta(cfg: dict) -> float:

@@ -1,7 +1,9 @@
 """Atomic file output and JSONL reading with errors that name the file and row.
 
 Every output of the workflow goes through these helpers, so a job killed mid-write never
-leaves a file (or a checkpoint directory) that looks complete.
+leaves a file (or a checkpoint directory) that looks complete. Outputs get the permissions the
+umask gives (0644 / 0755 under umask 022, group-writable under 002), not the owner-only ones
+of ``tempfile``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,29 @@ class DataError(ValueError):
     """Bad input data; the message names the file and the row."""
 
 
+def current_umask() -> int:
+    """The process umask, read without changing it where ``/proc`` tells it (Linux), so that
+    other threads never see a temporarily changed umask."""
+    try:
+        with open("/proc/self/status") as f:
+            for line in f:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except OSError:
+        pass
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _fix_mode(path: Path) -> None:
+    """Give a temporary file or directory (mkstemp: 0600, mkdtemp: 0700) the permissions a
+    plain ``open``/``mkdir`` would have given it under the current umask, so that a shared
+    ``results/`` stays readable by the group (or everyone) the umask lets in."""
+    base = 0o777 if path.is_dir() else 0o666
+    os.chmod(path, base & ~current_umask())
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary sibling path; rename it onto ``path`` only if the block succeeds."""
@@ -30,6 +55,7 @@ def atomic_path(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tmp)
     try:
         yield tmp
+        _fix_mode(tmp)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -44,6 +70,7 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
+        _fix_mode(tmp)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

@@ -1,4 +1,8 @@
-"""Plumbing shared by the workflow's ``script:`` files: logging to the rule's log, threads."""
+"""Plumbing shared by the workflow's ``script:`` files: logging to the rule's log, threads.
+
+Kept import-light on purpose: every job imports it, so it must not pull in torch (or
+anything heavy) for a job that does not use it.
+"""
 
 from __future__ import annotations
 
@@ -10,9 +14,48 @@ import time
 from collections.abc import Iterator
 
 
+def process_age() -> float | None:
+    """Seconds since this process started (interpreter, Snakemake preamble, imports), or None
+    where ``/proc`` is unavailable."""
+    try:
+        with open("/proc/self/stat") as f:
+            start_ticks = int(f.read().rsplit(")", 1)[1].split()[19])  # field 22: starttime
+        with open("/proc/uptime") as f:
+            uptime = float(f.read().split()[0])
+        return max(0.0, uptime - start_ticks / os.sysconf("SC_CLK_TCK"))
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def set_threads(threads: int) -> None:
+    """Use ``threads`` CPU threads in torch: now if torch is already imported, else when the
+    job imports it (torch sizes its pool from OMP_NUM_THREADS at import). A job that never
+    imports torch does not pay for importing it here."""
+    threads = max(1, int(threads))
+    for var in ("OMP_NUM_THREADS", "MKL_NUM_THREADS"):
+        os.environ[var] = str(threads)
+    torch = sys.modules.get("torch")
+    if torch is not None:
+        torch.set_num_threads(threads)
+
+
+def is_user_error(e: BaseException) -> bool:
+    """A config, environment or input-data problem the message alone explains: a ValueError
+    raised by this project (ConfigError, DataError, JudgeConfigError, ...)."""
+    return isinstance(e, ValueError) and type(e).__module__.startswith("allroads.")
+
+
 @contextlib.contextmanager
 def job(snakemake) -> Iterator[logging.Logger]:
-    """Send stdout, stderr (progress bars included) and logging to the rule's ``log:`` file."""
+    """Send stdout, stderr (progress bars included) and logging to the rule's ``log:`` file.
+
+    The first log line records the start-up time (process start to here: interpreter,
+    Snakemake's preamble and the script's imports), the last one the job's own time
+    ("done in"); ``bench/bench_startup.py`` reads both. A user error (see
+    :func:`is_user_error`) is logged as its message alone, without a traceback, and the
+    process exits with status 1; any other exception keeps its traceback.
+    """
+    age = process_age()
     log_path = snakemake.log[0]
     os.makedirs(os.path.dirname(log_path) or ".", exist_ok=True)
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
@@ -29,19 +72,24 @@ def job(snakemake) -> Iterator[logging.Logger]:
             force=True,
         )
         logger = logging.getLogger(f"allroads.{snakemake.rule}")
-        threads = getattr(snakemake, "threads", 1)
-        try:
-            import torch
-
-            torch.set_num_threads(max(1, threads))
-        except ImportError:
-            pass
+        threads = max(1, int(getattr(snakemake, "threads", 1) or 1))
+        set_threads(threads)
         t0 = time.time()
-        logger.info("rule %s wildcards %s", snakemake.rule, dict(snakemake.wildcards.items()))
+        logger.info(
+            "rule %s wildcards %s threads %d startup %s",
+            snakemake.rule,
+            dict(snakemake.wildcards.items()),
+            threads,
+            "unknown" if age is None else f"{age:.3f} s",
+        )
         try:
             yield logger
-        except BaseException:
+        except BaseException as e:
+            if is_user_error(e):
+                logger.error("rule %s failed: %s", snakemake.rule, e)
+                sys.stdout.flush()
+                raise SystemExit(1) from None
             logger.exception("rule %s failed", snakemake.rule)
             raise
-        logger.info("rule %s done in %.1f s", snakemake.rule, time.time() - t0)
+        logger.info("rule %s done in %.3f s", snakemake.rule, time.time() - t0)
         sys.stdout.flush()

@@ -1,8 +1,8 @@
-"""The three preference losses of the paper, as plain functions of sequence scores.
+"""The paper's preference losses as plain functions of sequence scores.
 
-TRL's trainers compute these during training; these functions are the single definition used
-for validation likelihoods (Figure 9) and are checked against hand-computed values and against
-TRL's own loss in the tests.
+The workflow does not call these: it trains with TRL's trainers (allroads.training), whose loss
+tests/test_losses.py checks against hand computations. They are the plain-PyTorch baseline
+bench/bench_dpo_step.py times TRL's DPO step against.
 """
 
 from __future__ import annotations

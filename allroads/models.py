@@ -82,7 +82,16 @@ def torch_dtype(precision: str) -> torch.dtype:
     return {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}[precision]
 
 
+# Inference (sampling, RM scoring) loads weights in the config's `precision`. Training never does:
+# an AdamW step at the paper's learning rates (3e-7 for DPO, Table 3) is far below the rounding
+# step of a bf16 weight, so bf16-stored weights barely move. Trainable models are loaded in fp32
+# (the master weights) and `precision: bf16` becomes bf16 autocast for the compute (the HF
+# Trainer's `bf16=True`, or DeepSpeed's bf16 mode, which also keeps fp32 masters).
+MASTER_DTYPE = torch.float32
+
+
 def load_policy(path: str | os.PathLike, precision: str = "fp32", device: str | None = None):
+    """A causal LM for inference, weights in ``precision``."""
     model = AutoModelForCausalLM.from_pretrained(str(path), dtype=torch_dtype(precision))
     if device:
         model.to(device)
@@ -90,13 +99,26 @@ def load_policy(path: str | os.PathLike, precision: str = "fp32", device: str | 
 
 
 def load_reward_model(path: str | os.PathLike, precision: str = "fp32", device: str | None = None):
-    """A global RM: the backbone plus one linear head (``score``), num_labels=1."""
+    """A global RM for inference: the backbone plus one linear head (``score``), num_labels=1."""
     model = AutoModelForSequenceClassification.from_pretrained(
         str(path), num_labels=1, dtype=torch_dtype(precision)
     )
     if device:
         model.to(device)
     return model
+
+
+def load_trainable_policy(path: str | os.PathLike):
+    """A causal LM to train (or to score a reference with): fp32 master weights, whatever
+    the config's ``precision`` (see MASTER_DTYPE)."""
+    return AutoModelForCausalLM.from_pretrained(str(path), dtype=MASTER_DTYPE)
+
+
+def load_trainable_reward_model(path: str | os.PathLike):
+    """A global RM to train: fp32 master weights (see MASTER_DTYPE), one linear head."""
+    return AutoModelForSequenceClassification.from_pretrained(
+        str(path), num_labels=1, dtype=MASTER_DTYPE
+    )
 
 
 def save(model, tokenizer, out_dir: str | os.PathLike) -> None:

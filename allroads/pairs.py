@@ -11,51 +11,79 @@ from . import models
 
 
 def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], dict[str, int]]:
-    """Per prompt: chosen = highest score, rejected = lowest; first sample wins exact ties.
+    """Per prompt: chosen = highest score, rejected = lowest; the lowest sample index wins ties.
 
-    Prompts whose best and worst scores tie, or whose top and bottom completions are the same
-    text, give no preference and are dropped (counted in the returned stats).
+    Every prompt gives exactly one pair, even when its best and worst scores tie or its top and
+    bottom samples are the same text (as the authors' public code does: top/bottom of the n
+    samples, no filtering). So online DPO sees as many pairs as there are prompts and takes the
+    same number of optimizer steps as offline DPO on the same prompts, the control Section 3's
+    comparison rests on. A tied pair carries no gradient in DPO (its margin is identically 0
+    when the texts are equal) but still counts as a step; the share of them is reported
+    (``tied``) and in the diagnostics table.
     """
     by_prompt: dict[str, list[tuple[float, int, dict]]] = defaultdict(list)
     for s, sc in zip(samples, scores, strict=True):
         by_prompt[s["prompt_id"]].append((sc, s["sample_idx"], s))
-    pairs, dropped = [], 0
+    pairs, tied = [], 0
     for pid in sorted(by_prompt):
         items = sorted(by_prompt[pid], key=lambda t: t[1])  # by sample index
         top = max(items, key=lambda t: t[0])  # max/min return the first of equal scores
         bottom = min(items, key=lambda t: t[0])
-        if top[0] == bottom[0] or top[2]["completion"] == bottom[2]["completion"]:
-            dropped += 1
-            continue
-        pairs.append(
-            {
-                "id": pid,
-                "chosen": top[2]["completion"],
-                "rejected": bottom[2]["completion"],
-                "score_chosen": top[0],
-                "score_rejected": bottom[0],
-            }
-        )
-    return pairs, {"prompts": len(by_prompt), "pairs": len(pairs), "dropped_ties": dropped}
+        tied += top[0] == bottom[0] or top[2]["completion"] == bottom[2]["completion"]
+        pair = {
+            "id": pid,
+            "chosen": top[2]["completion"],
+            "rejected": bottom[2]["completion"],
+            "score_chosen": top[0],
+            "score_rejected": bottom[0],
+        }
+        pairs.append(pair)
+    return pairs, {"prompts": len(by_prompt), "pairs": len(pairs), "tied": tied}
 
 
 @torch.no_grad()
 def score_with_rm(
     rm_dir: str,
-    prompts: list[str],
-    completions: list[str],
+    prompt_ids: list[list[int]],
+    completion_ids: list[list[int]],
     precision: str = "fp32",
     batch_size: int = 256,
 ) -> list[float]:
-    """Global RM score of prompt + completion + EOS (the exact text RewardTrainer trained on)."""
+    """Global RM score of exactly the tokens ``prompt_ids + completion_ids``, nothing added.
+
+    A finished sample's ``completion_ids`` end with the EOS the policy drew, the format
+    RewardTrainer trained on (prompt + completion + EOS); a truncated one has no EOS and gets
+    none here (its score is replaced by :func:`penalize_truncated`).
+    """
     tok = models.load_tokenizer(rm_dir)
-    tok.padding_side = "right"
     device = models.default_device()
     rm = models.load_reward_model(rm_dir, precision, device).eval()
     rm.config.pad_token_id = tok.pad_token_id
-    texts = [p + c + tok.eos_token for p, c in zip(prompts, completions, strict=True)]
+    seqs = [list(p) + list(c) for p, c in zip(prompt_ids, completion_ids, strict=True)]
     out: list[float] = []
-    for i in tqdm(range(0, len(texts), batch_size), desc="RM scoring", mininterval=2):
-        enc = tok(texts[i : i + batch_size], return_tensors="pt", padding=True).to(device)
+    for i in tqdm(range(0, len(seqs), batch_size), desc="RM scoring", mininterval=2):
+        chunk = seqs[i : i + batch_size]
+        # right padding; the RM pools the last non-pad token of each row
+        enc = tok.pad({"input_ids": chunk}, padding=True, padding_side="right", return_tensors="pt")
+        enc = enc.to(device)
         out.extend(rm(**enc).logits[:, 0].float().cpu().tolist())
     return out
+
+
+def penalize_truncated(
+    scores: list[float], truncated: list[bool], penalty: float | None
+) -> list[float]:
+    """The TL;DR recipes' rule for a response without EOS: its score is a fixed ``penalty``.
+
+    summarize_from_feedback_details (``penalty_reward_value``, ``non_eos_penalty``) and the
+    authors' REBEL code (src/tldr, ``penalty_reward_value = -1``) replace the RM score of a
+    response that reached the length limit without EOS by -1, on an RM normalized so that its
+    scores sit around 0. Our RM is not normalized, so scores are first shifted to mean 0 over
+    the finished samples (a shift changes no comparison between them); the constant then means
+    what it means there. ``penalty=None`` keeps the RM score of the truncated tokens as drawn.
+    """
+    if penalty is None:
+        return list(scores)
+    finished = [s for s, t in zip(scores, truncated, strict=True) if not t]
+    center = sum(finished) / len(finished) if finished else 0.0
+    return [float(penalty) if t else s - center for s, t in zip(scores, truncated, strict=True)]

@@ -23,21 +23,29 @@ LABELS = {
 
 
 def winrate_bars(table: pd.DataFrame, policies: list[str], outputs: list[str], title: str) -> None:
-    """Grouped bars: one group per model size, one bar per policy, error bars = SE over seeds."""
+    """Grouped bars: one group per model size, one bar per policy. Error bars: the 95% paired
+    bootstrap interval over prompts (``ci_low``/``ci_high``) when the table has it, else the SE
+    over seeds."""
+    has_ci = "ci_low" in table
     sizes = list(dict.fromkeys(table["size"]))
     fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(policies) * len(sizes) / 2, 3.6))
     width = 0.8 / len(policies)
     for i, pol in enumerate(policies):
         sub = table[table["policy"] == pol].set_index("size").reindex(sizes)
         xs = [j + (i - (len(policies) - 1) / 2) * width for j in range(len(sizes))]
-        ax.bar(xs, 100 * sub["winrate"], width, yerr=100 * sub["se_seeds"].fillna(0), capsize=3,
-               label=LABELS.get(pol, pol))  # fmt: skip
+        if has_ci:
+            yerr = [100 * (sub["winrate"] - sub["ci_low"]), 100 * (sub["ci_high"] - sub["winrate"])]
+            yerr = [e.fillna(0).clip(lower=0) for e in yerr]
+        else:
+            yerr = 100 * sub["se_seeds"].fillna(0)
+        ax.bar(xs, 100 * sub["winrate"], width, yerr=yerr, capsize=3, label=LABELS.get(pol, pol))
     ax.set_xticks(range(len(sizes)), sizes)
     ax.set_ylabel("winrate vs. reference (%)")
     ax.set_title(title, fontsize=10)
     ax.axhline(50, color="grey", lw=0.8, ls="--")
     n_seeds = int(table["n_seeds"].max())
-    ax.legend(fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean ± SE", title_fontsize=8)
+    bars = "95% CI (prompts)" if has_ci else "± SE"
+    ax.legend(fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean, {bars}", title_fontsize=8)
     fig.tight_layout()
     for out in outputs:
         with atomic_path(out) as tmp:

@@ -3,8 +3,15 @@
 - ``hf``: batched ``transformers`` ``generate`` (default; CPU or one GPU).
 - ``vllm``: vLLM offline inference (paper scale, GPU only; imported lazily, only here).
 
-Both return rows ``{id, prompt_id, sample_idx, completion}``; completions start with a space,
-end without the EOS token, and are deterministic in the seed.
+Both return one row per sample::
+
+    {id, prompt_id, sample_idx, completion, completion_ids, truncated}
+
+``completion_ids`` are the token ids the policy drew, exactly: up to and including its EOS when it
+produced one, all ``max_new_tokens`` of them and no EOS when it did not (``truncated: true``).
+Training and RM scoring use these ids (plus :func:`encode_prompt` of the prompt, the ids the
+policy was conditioned on); ``completion`` (decoded, special tokens dropped, one leading space)
+is for the judge and for reading. Rows are deterministic in the seed.
 """
 
 from __future__ import annotations
@@ -28,6 +35,32 @@ def _clean(text: str) -> str:
     return " " + text.strip()
 
 
+def encode_prompt(tokenizer, prompt: str) -> list[int]:
+    """The token ids a policy is conditioned on for ``prompt``: the one encoding shared by both
+    samplers, RM scoring and online DPO, so all three see the same prompt tokens."""
+    return list(tokenizer(prompt)["input_ids"])
+
+
+def sample_row(prompt: dict, k: int, drawn: list[int], eos_id: int, tokenizer) -> dict:
+    """One sample row from the ids the policy drew after the prompt.
+
+    ``drawn`` may run past the first EOS (HF pads finished rows of a batch): it is cut just
+    after the first EOS. A sample without EOS is ``truncated`` and keeps no EOS: none is added.
+    """
+    ids = [int(t) for t in drawn]
+    truncated = eos_id not in ids
+    if not truncated:
+        ids = ids[: ids.index(eos_id) + 1]
+    return {
+        "id": f"{prompt['id']}#{k}",
+        "prompt_id": prompt["id"],
+        "sample_idx": k,
+        "completion": _clean(tokenizer.decode(ids, skip_special_tokens=True)),
+        "completion_ids": ids,
+        "truncated": truncated,
+    }
+
+
 class Sampler(Protocol):
     def sample(
         self, prompts: list[dict], n: int, temperature: float, max_new_tokens: int, seed: int
@@ -46,6 +79,7 @@ class HFSampler:
 
     @torch.no_grad()
     def sample(self, prompts, n, temperature, max_new_tokens, seed):
+        tok = self.tokenizer
         per_batch = max(1, self.batch_size // n)
         rows = []
         batches = [prompts[i : i + per_batch] for i in range(0, len(prompts), per_batch)]
@@ -53,9 +87,8 @@ class HFSampler:
             tqdm(batches, desc=f"sampling n={n} T={temperature}", mininterval=2)
         ):
             torch.manual_seed(derive_seed(seed, b))  # per batch: robust to resumption order
-            enc = self.tokenizer(
-                [p["prompt"] for p in batch], return_tensors="pt", padding=True
-            ).to(self.device)
+            ids = [encode_prompt(tok, p["prompt"]) for p in batch]
+            enc = tok.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.device)
             out = self.model.generate(
                 **enc,
                 do_sample=True,
@@ -64,21 +97,12 @@ class HFSampler:
                 top_p=1.0,
                 max_new_tokens=max_new_tokens,
                 num_return_sequences=n,
-                pad_token_id=self.tokenizer.pad_token_id,
-                eos_token_id=self.tokenizer.eos_token_id,
+                pad_token_id=tok.pad_token_id,
+                eos_token_id=tok.eos_token_id,
             )
-            gen = out[:, enc["input_ids"].shape[1] :]
-            texts = self.tokenizer.batch_decode(gen, skip_special_tokens=True)
-            for j, text in enumerate(texts):
-                p = batch[j // n]
-                rows.append(
-                    {
-                        "id": f"{p['id']}#{j % n}",
-                        "prompt_id": p["id"],
-                        "sample_idx": j % n,
-                        "completion": _clean(text),
-                    }
-                )
+            gen = out[:, enc["input_ids"].shape[1] :].tolist()
+            for j, drawn in enumerate(gen):
+                rows.append(sample_row(batch[j // n], j % n, drawn, tok.eos_token_id, tok))
         return rows
 
 
@@ -96,24 +120,37 @@ class VLLMSampler:
                 "(pip install 'allroads[vllm]' on a GPU node, or use sampler.backend: hf)"
             ) from e
         dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[precision]
+        self.tokenizer = models.load_tokenizer(model_dir)
         self.llm = LLM(model=model_dir, dtype=dtype, gpu_memory_utilization=gpu_memory_utilization)
 
     def sample(self, prompts, n, temperature, max_new_tokens, seed):  # pragma: no cover
         from vllm import SamplingParams
 
-        params = SamplingParams(n=n, temperature=temperature, max_tokens=max_new_tokens, seed=seed)
-        outs = self.llm.generate([p["prompt"] for p in prompts], params)
+        tok = self.tokenizer
+        eos = tok.eos_token_id
+        # the prompt goes in as token ids (the same encode_prompt as training), one seed per
+        # prompt so that prompts do not share a random stream
+        inputs = [{"prompt_token_ids": encode_prompt(tok, p["prompt"])} for p in prompts]
+        params = [
+            SamplingParams(
+                n=n,
+                temperature=temperature,  # top-k / top-p off: vLLM's defaults
+                max_tokens=max_new_tokens,
+                seed=derive_seed(seed, p["id"]),
+            )
+            for p in prompts
+        ]
+        outs = self.llm.generate(inputs, params)
         rows = []
         for p, out in zip(prompts, outs, strict=True):
             for k, c in enumerate(out.outputs):
-                rows.append(
-                    {
-                        "id": f"{p['id']}#{k}",
-                        "prompt_id": p["id"],
-                        "sample_idx": k,
-                        "completion": _clean(c.text),
-                    }
-                )
+                drawn = list(c.token_ids)
+                # finish_reason "stop" with no stop string/token configured = the model drew EOS
+                # (vLLM: stop_reason None). Versions that leave EOS out of token_ids get it back:
+                # it was drawn. "length" = truncated: no EOS, none added.
+                if c.finish_reason == "stop" and (not drawn or drawn[-1] != eos):
+                    drawn.append(eos)
+                rows.append(sample_row(p, k, drawn, eos, tok))
         return rows
 
 

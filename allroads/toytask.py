@@ -5,11 +5,20 @@ What it is
 A "post" is a title naming a *topic* person plus a handful of short sentences ``<subject>
 <relation> <object>``, padded with filler words. The facts whose subject is the topic are
 *salient*; the others are distractors. A good summary names the topic and lists its salient
-facts as ``<relation> <object>`` pairs, nothing else. The hidden reward r*(post, summary)
-is a cheap verifier: coverage of the salient facts, minus penalties for content absent from
-the post, distractor facts, repetition and over-length. Verifying is a bag-of-bigrams check,
-while generating needs the model to find the topic, pick its facts among distractors and copy
-them in order: a small generation-verification gap by construction.
+facts as ``<relation> <object>`` pairs in the *canonical order* (the order of
+:data:`RELATIONS`, not the order of the post), nothing else.
+
+The hidden reward r*(post, summary) is a sum of cheap local checks: +1 per salient fact
+covered (an adjacent ``relation object`` bigram), +0.5 per consecutive pair of covered facts in
+canonical order, +0.25 for naming the topic first, minus penalties for distractor facts, words
+absent from the post, repetition and over-length. Every check looks at one or two adjacent
+bigrams and the post. Generating a good summary is a multi-step computation: find the topic's
+facts among the distractors, then emit them sorted by relation (find the smallest, then the
+next, ...), then stop. That is the generation-verification gap of the default variant.
+
+The control variant (``two_word: true``, Figure 5's analogue) has no such gap: one salient fact,
+a two-word summary ``<relation> <object>`` and a horizon of a few tokens. Writing it and checking
+it are the same single lookup, a bandit-like problem where the paper predicts online ≈ offline.
 
 What it is not
 --------------
@@ -71,12 +80,15 @@ def _make_post(rng: random.Random, n_salient: tuple[int, int], n_distract: tuple
     m = rng.randint(*n_distract)
     facts: list[tuple[str, str, str]] = []
     used: set[tuple[str, str]] = set()
+    salient_rels: set[str] = set()
     while len(facts) < k + m:
         subj = topic if len(facts) < k else rng.choice(others)
         rel, obj = rng.choice(RELATIONS), rng.choice(OBJECTS)
-        if (rel, obj) in used:
-            continue
+        if (rel, obj) in used or (subj == topic and rel in salient_rels):
+            continue  # the topic's relations are distinct: its canonical order is strict
         used.add((rel, obj))
+        if subj == topic:
+            salient_rels.add(rel)
         facts.append((subj, rel, obj))
     rng.shuffle(facts)
     sentences = []
@@ -93,14 +105,23 @@ def format_prompt(post_text: str, topic: str, two_word: bool = False) -> str:
     return f"SUBREDDIT: r/toy\n\nTITLE: about {topic}\n\nPOST: {post_text}\n\n{tldr}"
 
 
-def _parse_post(post: str) -> tuple[str | None, list[tuple[str, str, str]]]:
-    """Recover (topic, facts) from a post's text; the topic is the most frequent title subject."""
+def _parse_post(post: str) -> list[tuple[str, str, str]]:
+    """The ``(subject, relation, object)`` facts of a post body."""
     facts = []
     for sentence in post.split(" ."):
         words = [w for w in sentence.split() if w not in FILLERS]
         if len(words) == 3 and words[0] in SUBJECTS:
             facts.append((words[0], words[1], words[2]))
-    return None, facts
+    return facts
+
+
+def canonical(facts) -> list[tuple[str, str]]:
+    """``(relation, object)`` facts in the canonical summary order: by relation, as in RELATIONS."""
+    return sorted(facts, key=lambda f: RANK.get(f[0], len(RELATIONS)))
+
+
+RANK = {r: i for i, r in enumerate(RELATIONS)}
+TWO_WORD_MARK = "(two words)"
 
 
 # --------------------------------------------------------------------------- the hidden reward
@@ -109,52 +130,80 @@ def _parse_post(post: str) -> tuple[str | None, list[tuple[str, str, str]]]:
 def true_reward(post: str, summary: str, topic: str | None = None) -> float:
     """r*(post, summary): the hidden ground-truth reward of the toy task.
 
-    ``post`` is the judge-visible post, whose first line is ``about <topic>``. Reward:
-    +1 per salient fact covered as an adjacent ``relation object`` pair (at most once each),
-    +0.25 for naming the topic first, -0.5 per distractor fact, -0.5 per word absent from the
-    post, -0.25 per repeated fact, -0.1 per word beyond the length budget.
+    ``post`` is the judge-visible post: a header line ``about <topic>`` (``about <topic> (two
+    words)`` in the control variant), then the body. A sum of local checks over the summary's
+    adjacent word pairs:
+
+    - +1 per salient fact covered as an adjacent ``relation object`` bigram (once each);
+    - +0.5 per consecutive pair of covered salient facts in canonical (RELATIONS) order;
+    - +0.25 for naming the topic first (not in the two-word variant);
+    - -0.5 per distractor fact, -0.5 per word absent from the post, -0.25 per repeated fact;
+    - -0.1 per word beyond the length budget (1 + 2·#salient + 1 words; two-word: 2 words,
+      -0.5 per extra word).
     """
     lines = post.split("\n", 1)
-    if topic is None and lines[0].startswith("about "):
-        topic = lines[0].split()[1]
-    body = lines[1] if len(lines) > 1 and lines[0].startswith("about ") else post
-    _, facts = _parse_post(body)
+    header = lines[0] if len(lines) > 1 and lines[0].startswith("about ") else ""
+    two_word = header.endswith(TWO_WORD_MARK)
+    if topic is None and header:
+        topic = header.split()[1]
+    body = lines[1] if header else post
+    facts = _parse_post(body)
     salient = {(r, o) for s, r, o in facts if s == topic}
     distract = {(r, o) for s, r, o in facts if s != topic}
     post_words = set(body.split()) | ({topic} if topic else set())
     words = [w for w in summary.replace(EOS, " ").split() if w not in PUNCT]
     reward = 0.0
-    if words and words[0] == topic:
+    if words and words[0] == topic and not two_word:
         reward += 0.25
     seen: set[tuple[str, str]] = set()
+    covered: list[str] = []  # relations of the covered salient facts, in summary order
     for a, b in zip(words, words[1:], strict=False):
         pair = (a, b)
         if pair in salient:
-            reward += 1.0 if pair not in seen else -0.25
+            if pair in seen:
+                reward -= 0.25
+            else:
+                reward += 1.0
+                covered.append(a)
         elif pair in distract:
             reward += -0.5 if pair not in seen else -0.25
         seen.add(pair)
+    reward += 0.5 * sum(RANK[a] < RANK[b] for a, b in zip(covered, covered[1:], strict=False))
     reward -= 0.5 * sum(1 for w in words if w not in post_words)
-    budget = 1 + 2 * len(salient) + 1
-    reward -= 0.1 * max(0, len(words) - budget)
+    if two_word:
+        reward -= 0.5 * max(0, len(words) - 2)
+    else:
+        reward -= 0.1 * max(0, len(words) - (2 + 2 * len(salient)))
     return round(reward, 6)
 
 
-def judge_post(post: Post) -> str:
-    """The text a judge reads as the post: the title line plus the body."""
-    return f"about {post.topic}\n{post.text}"
+def judge_post(post: Post, two_word: bool = False) -> str:
+    """The text a judge reads as the post: the header line (what was asked) plus the body."""
+    return f"about {post.topic}{' ' + TWO_WORD_MARK if two_word else ''}\n{post.text}"
 
 
 # --------------------------------------------------------------------------- summaries
 
 
-def perfect_summary(post: Post) -> str:
-    return " " + " ".join([post.topic] + [f"{r} {o}" for r, o in post.salient])
+def _say(words) -> str:
+    return " " + " ".join(words)
 
 
-def reference_summary(post: Post, rng: random.Random, noise: float) -> str:
+def perfect_summary(post: Post, two_word: bool = False) -> str:
+    facts = canonical(post.salient)
+    if two_word:
+        return _say(facts[0])
+    return _say([post.topic] + [w for f in facts for w in f])
+
+
+def reference_summary(post: Post, rng: random.Random, noise: float, two_word: bool = False) -> str:
     """A near-optimal human-style reference: with probability ``noise`` it has one flaw."""
-    facts = list(post.salient)
+    if two_word:
+        if rng.random() < noise:  # a plausible slip: the right relation, a wrong object
+            rel = canonical(post.salient)[0][0]
+            return _say([rel, rng.choice([w for w in post.text.split() if w in OBJECTS])])
+        return perfect_summary(post, two_word=True)
+    facts = canonical(post.salient)
     words = [post.topic]
     if rng.random() < noise:
         flaw = rng.choice(["drop", "filler", "shuffle"])
@@ -163,52 +212,89 @@ def reference_summary(post: Post, rng: random.Random, noise: float) -> str:
         elif flaw == "filler":
             words.append(rng.choice(FILLERS))
         else:
+            facts = list(post.salient)  # the order of the post, not the canonical one
             rng.shuffle(facts)
     words += [w for f in facts for w in f]
-    return " " + " ".join(words)
+    return _say(words)
 
 
-def _candidate_generators(post: Post, rng: random.Random) -> dict[str, Callable[[], str]]:
+def _candidate_generators(
+    post: Post, rng: random.Random, two_word: bool = False
+) -> dict[str, Callable[[], str]]:
+    """The pool of summary writers whose outputs the labeler compares (PFT pairs)."""
     body_words = [w for w in post.text.split() if w not in PUNCT]
-    facts_all = []
-    for sentence in post.text.split(" ."):
-        ws = [w for w in sentence.split() if w not in FILLERS]
-        if len(ws) == 3:
-            facts_all.append(tuple(ws))
+    facts_all = _parse_post(post.text)
     distractors = [(r, o) for s, r, o in facts_all if s != post.topic]
+    objects = [w for w in body_words if w in OBJECTS]
+    absent = [o for o in OBJECTS if o not in body_words] or OBJECTS
+
+    if two_word:
+        (rel, obj) = canonical(post.salient)[0]
+        return {
+            "perfect": lambda: _say([rel, obj]),
+            "distractor": lambda: _say(rng.choice(distractors)),
+            "wrong_object": lambda: _say([rel, rng.choice(objects)]),
+            "hallucinate": lambda: _say([rel, rng.choice(absent)]),
+            "topic_relation": lambda: _say([post.topic, rel]),
+            "random": lambda: _say(rng.sample(body_words, 2)),
+            "three_words": lambda: _say([post.topic, rel, obj]),
+        }
+
+    def with_facts(facts):
+        return _say([post.topic] + [w for f in facts for w in f])
 
     def drop():
-        keep = [f for f in post.salient if rng.random() < 0.5] or [post.salient[0]]
-        return " " + " ".join([post.topic] + [w for f in keep for w in f])
+        keep = [f for f in canonical(post.salient) if rng.random() < 0.5]
+        return with_facts(keep or [canonical(post.salient)[0]])
 
     def add_distractor():
-        facts = list(post.salient) + [rng.choice(distractors)]
-        rng.shuffle(facts)
-        return " " + " ".join([post.topic] + [w for f in facts for w in f])
+        facts = canonical(post.salient)
+        facts.insert(rng.randint(0, len(facts)), rng.choice(distractors))
+        return with_facts(facts)
 
     def hallucinate():
-        facts = list(post.salient)
+        facts = canonical(post.salient)
         i = rng.randrange(len(facts))
-        facts[i] = (facts[i][0], rng.choice([o for o in OBJECTS if o not in body_words] or OBJECTS))
-        return " " + " ".join([post.topic] + [w for f in facts for w in f])
+        facts[i] = (facts[i][0], rng.choice(absent))
+        return with_facts(facts)
 
     def repeat():
-        facts = list(post.salient) + [rng.choice(post.salient)]
-        return " " + " ".join([post.topic] + [w for f in facts for w in f])
+        facts = canonical(post.salient)
+        return with_facts(facts + [rng.choice(facts)])
+
+    def swap_distractor():  # a near miss: one of the topic's facts replaced by another's
+        facts = canonical(post.salient)
+        facts[rng.randrange(len(facts))] = rng.choice(distractors)
+        return with_facts(facts)
+
+    def wrong_object():  # a near miss: a relation of the topic with an object from the post
+        facts = canonical(post.salient)
+        i = rng.randrange(len(facts))
+        facts[i] = (facts[i][0], rng.choice([o for o in objects if o != facts[i][1]] or objects))
+        return with_facts(facts)
+
+    def shuffled():
+        facts = list(post.salient)
+        rng.shuffle(facts)
+        return with_facts(facts)
 
     def fragment():
         n = rng.randint(4, 8)
         start = rng.randrange(max(1, len(body_words) - n))
-        return " " + " ".join(body_words[start : start + n])
+        return _say(body_words[start : start + n])
 
     def random_words():
-        return " " + " ".join(rng.choice(body_words) for _ in range(rng.randint(3, 8)))
+        return _say(rng.choice(body_words) for _ in range(rng.randint(3, 8)))
 
     def everything():
-        return " " + " ".join([post.topic] + [f"{r} {o}" for _, r, o in facts_all])
+        return with_facts([(r, o) for _, r, o in facts_all])
 
     return {
         "perfect": lambda: perfect_summary(post),
+        "post_order": lambda: with_facts(post.salient),
+        "shuffled": shuffled,
+        "swap_distractor": swap_distractor,
+        "wrong_object": wrong_object,
         "drop": drop,
         "add_distractor": add_distractor,
         "hallucinate": hallucinate,
@@ -252,12 +338,14 @@ def build_splits(task_cfg: dict, seed: int) -> dict[str, list[dict]]:
             row = {
                 "id": f"{split}-{i:06d}",
                 "prompt": format_prompt(post.text, post.topic, two_word),
-                "post": judge_post(post),
+                "post": judge_post(post, two_word),
             }
             if split.startswith("sft"):
-                row["reference"] = reference_summary(post, rng, task_cfg["reference_noise"])
+                row["reference"] = reference_summary(
+                    post, rng, task_cfg["reference_noise"], two_word
+                )
             else:
-                gens = _candidate_generators(post, rng)
+                gens = _candidate_generators(post, rng, two_word)
                 while True:
                     ga, gb = rng.sample(sorted(gens), 2)
                     a, b = gens[ga](), gens[gb]()

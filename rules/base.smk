@@ -7,10 +7,10 @@ rule base:
         directory(f"{R}/models/{{size}}/base"),
     log:
         f"{R}/logs/base/{{size}}.log",
-    cache: "omit-software"
+    cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
-    threads: 1
+    threads: ALL_CORES
     resources:
         **job_resources("base", gpu=False),
     params:

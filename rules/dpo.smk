@@ -1,7 +1,9 @@
 rule offline_dpo:
-    """Offline DPO on the human preference pairs, π_ref = SFT; DPO (2x) runs two epochs."""
+    """Offline DPO on the human preference pairs, π_ref = SFT; DPO (2x) runs two epochs.
+    Untempered (T = 1) policy and reference, as the authors' offline DPO (REBEL dpo.py)."""
     input:
-        sft=model_dir("sft"),
+        init=model_dir("sft"),
+        ref=model_dir("sft"),
         train=data("pft_train"),
     output:
         directory(f"{R}/models/{{size}}/seed{{seed}}/{{offline}}"),
@@ -9,24 +11,33 @@ rule offline_dpo:
         f"{R}/logs/offline_dpo/{{size}}-seed{{seed}}-{{offline}}.log",
     wildcard_constraints:
         offline="dpo|dpo2x",
-    cache: "omit-software"
+    cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
     threads: 1
     resources:
         **job_resources("dpo"),
     params:
-        hp=config["train"]["dpo"],
-        epochs=lambda wc: (2 * config["train"]["dpo"]["epochs"] if wc.offline == "dpo2x" else None),
-        precision=PRECISION,
-        ref_temperature=1.0,
-    script:
-        "../scripts/dpo.py"
+        launch=launch_cmd,
+        spec=train_spec(
+            "dpo",
+            hp=lambda wc: dict(
+                config["train"]["dpo"],
+                epochs=config["train"]["dpo"]["epochs"] * (2 if wc.offline == "dpo2x" else 1),
+            ),
+            ref=lambda wc: model_dir("sft").format(**wc),
+            ref_temperature=1.0,
+            policy_temperature=1.0,
+        ),
+    shell:
+        "{params.launch} {params.spec:q} > {log} 2>&1"
 
 
 rule online_dpo:
     """Online DPO on RM-ranked on-policy pairs; starts from and regularizes to the generator,
-    whose logits are scaled by 1/T (T = the sampling temperature). Same hyperparameters.
+    whose logits are scaled by 1/T (T = the sampling temperature). With `online.temper_policy`
+    (default, as the authors ran it: REBEL dpo_fix.py) the trained policy's logits are scaled
+    by 1/T in the loss too. Same hyperparameters as offline DPO.
     """
     input:
         init=online_generator,
@@ -42,9 +53,17 @@ rule online_dpo:
     resources:
         **job_resources("dpo"),
     params:
-        hp=config["train"]["dpo"],
-        epochs=None,
-        precision=PRECISION,
-        ref_temperature=config["online"]["temperature"],
-    script:
-        "../scripts/dpo.py"
+        launch=launch_cmd,
+        spec=train_spec(
+            "dpo",
+            hp=config["train"]["dpo"],
+            ref=online_generator,
+            ref_temperature=config["online"]["temperature"],
+            policy_temperature=(
+                config["online"]["temperature"]
+                if config["online"].get("temper_policy", True)
+                else 1.0
+            ),
+        ),
+    shell:
+        "{params.launch} {params.spec:q} > {log} 2>&1"

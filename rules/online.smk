@@ -7,7 +7,7 @@ rule sample_online:
         f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
     log:
         f"{R}/logs/sample_online/{{size}}-seed{{seed}}-{{gen}}.log",
-    cache: "omit-software"
+    cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -42,5 +42,6 @@ rule label_online:
     params:
         precision=PRECISION,
         batch_size=config["sampler"].get("batch_size", 256),
+        truncated_score=config["online"].get("truncated_score", -1.0),
     script:
         "../scripts/label_online.py"

@@ -1,17 +1,28 @@
 rule table_fig3:
-    """Figure 3's winrate table: mean ± SE over seeds (and over prompts), invalids counted."""
+    """Figure 3's winrate table: mean ± SE over seeds, paired-bootstrap 95% intervals over prompts
+    for each policy and for the differences Figure 3 claims, invalids and re-asks counted."""
     input:
         judgments=lambda wc: eval_targets(wc.judge),
     output:
         csv=f"{R}/tables/fig3.{{judge}}.csv",
         md=f"{R}/tables/fig3.{{judge}}.md",
         per_seed=f"{R}/tables/fig3.{{judge}}.per_seed.csv",
+        diffs=f"{R}/tables/fig3.{{judge}}.diffs.csv",
     log:
         f"{R}/logs/report/table_fig3-{{judge}}.log",
     conda:
         "../envs/report.yaml"
     params:
         policies=config["eval"]["policies"],
+        comparisons=config["eval"].get(
+            "comparisons", [["online-sft", "dpo"], ["online-dpo", "dpo2x"], ["online-dpo", "dpo"]]
+        ),
+        bootstrap={
+            "resamples": 2000,
+            "seed": 0,
+            "level": 0.95,
+            **config["eval"].get("bootstrap", {}),
+        },
     script:
         "../scripts/table.py"
 

@@ -1,20 +1,20 @@
 rule global_rm:
     """Global RM: the SFT backbone plus a linear head, Bradley–Terry on the PFT train pairs."""
     input:
-        sft=model_dir("sft"),
+        init=model_dir("sft"),
         train=data("pft_train"),
     output:
         directory(model_dir("global_rm")),
     log:
         f"{R}/logs/global_rm/{{size}}-seed{{seed}}.log",
-    cache: "omit-software"
+    cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
     threads: 1
     resources:
         **job_resources("global_rm"),
     params:
-        hp=config["train"]["global_rm"],
-        precision=PRECISION,
-    script:
-        "../scripts/global_rm.py"
+        launch=launch_cmd,
+        spec=train_spec("global_rm", hp=config["train"]["global_rm"]),
+    shell:
+        "{params.launch} {params.spec:q} > {log} 2>&1"

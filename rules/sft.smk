@@ -1,20 +1,25 @@
 rule sft:
-    """SFT: one epoch on (prompt, reference) from the SFT train split."""
+    """SFT: one epoch on (prompt, reference) from the SFT train split. One checkpoint per size,
+    shared by every seed (Section 3), unless `sft_per_seed: true`."""
     input:
-        base=f"{R}/models/{{size}}/base",
+        init=f"{R}/models/{{size}}/base",
         train=data("sft_train"),
     output:
         directory(model_dir("sft")),
     log:
-        f"{R}/logs/sft/{{size}}-seed{{seed}}.log",
-    cache: "omit-software"
+        f"{R}/logs/sft/{{size}}-seed{{seed}}.log" if SFT_PER_SEED else f"{R}/logs/sft/{{size}}.log",
+    cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
     threads: 1
     resources:
         **job_resources("sft"),
     params:
-        hp=config["train"]["sft"],
-        precision=PRECISION,
-    script:
-        "../scripts/sft.py"
+        launch=launch_cmd,
+        spec=train_spec(
+            "sft",
+            hp=config["train"]["sft"],
+            **({} if SFT_PER_SEED else {"seed": SFT_SEED}),
+        ),
+    shell:
+        "{params.launch} {params.spec:q} > {log} 2>&1"

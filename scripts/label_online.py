@@ -1,25 +1,65 @@
-"""Rule label_online: rank each prompt's samples by the global RM; top/bottom -> a pair."""
+"""Rule label_online: rank each prompt's samples by the global RM; top/bottom -> a pair.
 
-from allroads.io import read_jsonl, write_json, write_jsonl
+The RM scores exactly the sampled tokens (``completion_ids``); a sample that reached H tokens
+without EOS gets the fixed ``online.truncated_score`` instead (pairs.penalize_truncated). Each
+pair carries the token ids online DPO trains on: ``prompt_ids`` (sampling.encode_prompt, the
+tokens the generator was conditioned on), ``chosen_ids`` and ``rejected_ids`` as drawn.
+"""
+
+from allroads.io import DataError, read_jsonl, write_json, write_jsonl
 from allroads.jobs import job
-from allroads.pairs import score_with_rm, select_pairs
+from allroads.models import load_tokenizer
+from allroads.pairs import penalize_truncated, score_with_rm, select_pairs
+from allroads.sampling import encode_prompt
+
+
+def sample_of(by_prompt: dict, pid: str, score: float, text: str, scores: dict) -> dict:
+    """The sample select_pairs picked: of the prompt's samples with that score and text, the
+    lowest index (its documented tie rule; text and score single it out otherwise)."""
+    hits = [s for s in by_prompt[pid] if scores[s["id"]] == score and s["completion"] == text]
+    return min(hits, key=lambda s: s["sample_idx"])
+
 
 with job(snakemake) as log:
     prompts = {r["id"]: r for r in read_jsonl(snakemake.input.prompts, required=("id", "prompt"))}
+    path = snakemake.input.samples
     samples = read_jsonl(
-        snakemake.input.samples, required=("prompt_id", "sample_idx", "completion")
+        path, required=("prompt_id", "sample_idx", "completion", "completion_ids", "truncated")
     )
-    scores = score_with_rm(
+    for i, s in enumerate(samples, 1):
+        if s["prompt_id"] not in prompts:
+            raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the PFT prompts")
+    tok = load_tokenizer(snakemake.input.rm)
+    prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
+    raw = score_with_rm(
         snakemake.input.rm,
-        [prompts[s["prompt_id"]]["prompt"] for s in samples],
-        [s["completion"] for s in samples],
+        [prompt_ids[s["prompt_id"]] for s in samples],
+        [s["completion_ids"] for s in samples],
         snakemake.params.precision,
         snakemake.params.batch_size,
     )
+    truncated = [bool(s["truncated"]) for s in samples]
+    scores = penalize_truncated(raw, truncated, snakemake.params.truncated_score)
     pairs, stats = select_pairs(samples, scores)
+    by_prompt: dict[str, list[dict]] = {}
+    for s in samples:
+        by_prompt.setdefault(s["prompt_id"], []).append(s)
+    score_of = {s["id"]: sc for s, sc in zip(samples, scores, strict=True)}
     for pair in pairs:
-        pair["prompt"] = prompts[pair["id"]]["prompt"]
-        pair["post"] = prompts[pair["id"]]["post"]
+        pid = pair["id"]
+        chosen = sample_of(by_prompt, pid, pair["score_chosen"], pair["chosen"], score_of)
+        rejected = sample_of(by_prompt, pid, pair["score_rejected"], pair["rejected"], score_of)
+        pair.update(
+            prompt=prompts[pid]["prompt"],
+            post=prompts[pid]["post"],
+            prompt_ids=prompt_ids[pid],
+            chosen_ids=chosen["completion_ids"],
+            rejected_ids=rejected["completion_ids"],
+            chosen_truncated=chosen["truncated"],
+            rejected_truncated=rejected["truncated"],
+        )
+    stats["truncated_samples"] = sum(truncated)
+    stats["truncated_score"] = snakemake.params.truncated_score
     write_jsonl(snakemake.output.pairs, pairs)
     write_json(snakemake.output.stats, stats)
     log.info("pairs: %s", stats)

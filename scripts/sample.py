@@ -1,4 +1,8 @@
-"""Rules sample_online and sample_eval: completions from a policy through the sampler."""
+"""Rules sample_online and sample_eval: completions from a policy through the sampler.
+
+Rows ``{id, prompt_id, sample_idx, completion, completion_ids, truncated}``: the token ids as
+drawn (EOS included only when drawn) are what the RM scores and online DPO trains on.
+"""
 
 from allroads.io import read_jsonl, write_jsonl
 from allroads.jobs import job
@@ -11,4 +15,5 @@ with job(snakemake) as log:
     seed = derive_seed(snakemake.rule, w.size, w.seed, w.get("gen", w.get("policy")))
     rows = sampler.sample(prompts, p.n, p.temperature, p.max_new_tokens, seed)
     n = write_jsonl(snakemake.output[0], rows)
-    log.info("%d completions for %d prompts", n, len(prompts))
+    cut = sum(r["truncated"] for r in rows)
+    log.info("%d completions for %d prompts, %d without EOS within H", n, len(prompts), cut)

@@ -1,18 +1,25 @@
-"""Rule table_fig3: winrate table (CSV + markdown) from the judgments."""
+"""Rule table_fig3: winrate table (CSV + markdown) and the differences between policies, with
+paired-bootstrap intervals over prompts (allroads.winrate), from the judgments."""
 
 from allroads import winrate
 from allroads.io import atomic_path, read_jsonl, write_text
 from allroads.jobs import job
 
 with job(snakemake) as log:
+    p = snakemake.params
     records = [
-        r for path in snakemake.input.judgments for r in read_jsonl(path, required=("score",))
+        r
+        for path in snakemake.input.judgments
+        for r in read_jsonl(path, required=("size", "seed", "policy", "prompt_id", "score"))
     ]
     per_seed = winrate.per_seed_table(records)
-    summary = winrate.summary_table(per_seed, snakemake.params.policies)
-    with atomic_path(snakemake.output.per_seed) as tmp:
-        per_seed.to_csv(tmp, index=False)
-    with atomic_path(snakemake.output.csv) as tmp:
-        summary.to_csv(tmp, index=False)
-    write_text(snakemake.output.md, winrate.to_markdown(summary))
-    log.info("\n%s", winrate.to_markdown(summary))
+    boot = winrate.bootstrap(records, p.bootstrap["resamples"], p.bootstrap["seed"])
+    level = p.bootstrap["level"]
+    summary = winrate.summary_table(per_seed, p.policies, boot, level)
+    diffs = winrate.differences_table(boot, p.comparisons, level)
+    for df, path in ((per_seed, "per_seed"), (summary, "csv"), (diffs, "diffs")):
+        with atomic_path(getattr(snakemake.output, path)) as tmp:
+            df.to_csv(tmp, index=False)
+    md = winrate.to_markdown(summary, diffs)
+    write_text(snakemake.output.md, md)
+    log.info("\n%s", md)

@@ -1,10 +1,11 @@
 """Fault handling of the openai judge against a scripted loopback server.
 
 The faulty server answers the first attempts of some prompts with 429 + Retry-After, 500, a reply
-slower than the timeout, truncated JSON or a connection dropped mid-body, and gives two prompts an
-off-format final reply. The run must complete; every verdict whose final reply equals the
-fault-free server's must equal the fault-free verdict; the off-format ones must be invalid, kept
-and counted in the winrate table.
+slower than the timeout, truncated JSON or a connection dropped mid-body, gives two prompts an
+off-format first reply (re-asked once, then answered) and two an off-format reply every time.
+The run must complete; every verdict whose final reply equals the fault-free server's must equal
+the fault-free verdict; the always-off-format ones must be invalid after ``format_retries``
+re-asks, every reply kept, and the invalids and re-asks counted in the winrate table.
 """
 
 from __future__ import annotations
@@ -25,7 +26,9 @@ from allroads.judging.openai_judge import OpenAIJudge  # noqa: E402
 from allroads.winrate import per_seed_table  # noqa: E402
 
 N = 24
-OFF_FORMAT = {5, 17}
+OFF_FORMAT = {5, 17}  # off-format every time: invalid after the re-asks
+FIRST_OFF = {11, 23}  # off-format once: the re-ask gets a valid reply
+FORMAT_RETRIES = 2
 RETRY_AFTER_S = 0.3
 TIMEOUT_S = 1.0
 OFF_TEXT = "Honestly both summaries are okay; I cannot decide between them."
@@ -49,7 +52,7 @@ def topic(body) -> int:
 
 def faulty(body, attempt: int) -> FakeResponse:
     i = topic(body)
-    if i in OFF_FORMAT:
+    if i in OFF_FORMAT or (i in FIRST_OFF and attempt == 0):
         return FakeResponse(body=completion(OFF_TEXT))
     kind = i % 6
     if kind == 0 and attempt == 0:
@@ -84,6 +87,7 @@ def run(handler, tmp_path: Path, name: str):
                 "timeout_s": TIMEOUT_S,
                 "max_retries": 4,
                 "concurrency": 8,
+                "format_retries": FORMAT_RETRIES,
             },
             seed=1,
             workdir=tmp_path / name,
@@ -94,6 +98,7 @@ def run(handler, tmp_path: Path, name: str):
         rerun = judge.judge(comps())
         assert srv.n_requests == n_first, "a rerun must not send any request"
         assert [v.score for v in rerun] == [v.score for v in verdicts]
+        assert [v.meta.get("replies") for v in rerun] == [v.meta.get("replies") for v in verdicts]
         return verdicts, judge.stats, srv
 
 
@@ -122,7 +127,13 @@ def test_faults_complete_and_match_the_fault_free_run(tmp_path):
         if int(f.id) in OFF_FORMAT:
             assert f.score is None and f.raw == OFF_TEXT
             assert f.meta["invalid_reason"] == "unparseable_reply"
+            assert f.meta["format_retries"] == FORMAT_RETRIES
+            assert f.meta["replies"] == [OFF_TEXT] * (1 + FORMAT_RETRIES)  # every reply kept
+        elif int(f.id) in FIRST_OFF:  # re-asked once: a valid verdict, the first reply kept
+            assert f.score == c.score and f.raw == c.raw
+            assert f.meta["format_retries"] == 1 and f.meta["replies"] == [OFF_TEXT, c.raw]
         else:  # same final reply, same verdict
+            assert f.meta["format_retries"] == 0 and "replies" not in f.meta
             assert f.raw == c.raw and f.score == c.score, f.id
             assert f.meta["candidate_is_A"] == c.meta["candidate_is_A"]
 
@@ -131,7 +142,8 @@ def test_faults_complete_and_match_the_fault_free_run(tmp_path):
         {0: 1, 1: 2, 2: 1, 3: 1, 4: 1}.get(i % 6, 0) for i in range(N) if i not in OFF_FORMAT
     )
     assert stats.retries == expected_retries
-    assert stats.http_attempts == N + expected_retries
+    reasks = FORMAT_RETRIES * len(OFF_FORMAT) + len(FIRST_OFF)
+    assert stats.http_attempts == N + expected_retries + reasks
     # Retry-After is honoured: the retry of a 429 comes no sooner than the server asked
     for prompt, times in srv.times.items():
         i = int(re.search(r"about topic (\d+)\.", prompt).group(1))
@@ -144,6 +156,8 @@ def test_faults_complete_and_match_the_fault_free_run(tmp_path):
     t_faults, t_clean = table(faults), table(clean)
     assert t_faults.loc[0, "n_invalid"] == len(OFF_FORMAT) and t_clean.loc[0, "n_invalid"] == 0
     assert t_faults.loc[0, "n_valid"] == N - len(OFF_FORMAT)
+    assert t_faults.loc[0, "n_retried"] == len(OFF_FORMAT) + len(FIRST_OFF)
+    assert t_faults.loc[0, "n_retries"] == reasks and t_clean.loc[0, "n_retries"] == 0
     off = {str(i) for i in OFF_FORMAT}
     same = table(clean, exclude=off)
     assert t_faults.loc[0, "winrate"] == pytest.approx(same.loc[0, "winrate"])

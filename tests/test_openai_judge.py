@@ -253,6 +253,56 @@ def test_invalid_replies_are_kept_and_counted(tmp_path):
     assert table.loc[0, "winrate"] == 1.0
 
 
+def test_unparseable_reply_is_reasked_then_cached(tmp_path):
+    """format_retries: an off-format reply is asked again; the table counts the re-asks; a
+    rerun replays every reply from the cache with zero calls."""
+
+    def off_first(body, attempt):
+        if attempt == 0 and ("topic 1." in prompt_of(body) or "topic 4." in prompt_of(body)):
+            return FakeResponse(body=completion("Both are fine."))
+        return good_reply(body)
+
+    comps = comparisons(6)
+    with FakeJudgeServer(off_first) as srv:
+        judge = make(srv, tmp_path, format_retries=2)
+        verdicts = judge.judge(comps)
+        assert srv.n_requests == 6 + 2  # one re-ask each for the two off-format replies
+        assert judge.stats.format_retries == 2
+        rerun = make(srv, tmp_path, format_retries=2)
+        again = rerun.judge(comps)
+        assert srv.n_requests == 8 and rerun.stats.api_calls == 0
+    assert [v.score for v in verdicts] == [1.0] * 6 == [v.score for v in again]
+    for v in (verdicts[1], again[1]):
+        assert v.meta["format_retries"] == 1 and v.meta["replies"][0] == "Both are fine."
+        assert v.meta["replies"][-1] == v.raw and parse_preference(v.raw) is not None
+    rows = [{**v.to_row(), "size": "1b", "seed": 0, "policy": "dpo"} for v in verdicts]
+    table = per_seed_table(rows)
+    assert table.loc[0, "n_retried"] == 2 and table.loc[0, "n_invalid"] == 0
+
+    with FakeJudgeServer(off_first) as srv:  # format_retries 0: the old behaviour, invalid
+        plain = make(srv, tmp_path / "zero", format_retries=0).judge(comps)
+        assert srv.n_requests == 6
+    assert [v.score for v in plain] == [1.0, None, 1.0, 1.0, None, 1.0]
+    assert plain[1].meta["format_retries"] == 0 and "replies" not in plain[1].meta
+
+
+def test_reasks_respect_max_usd(tmp_path):
+    def never_parses(body, attempt):
+        return FakeResponse(body=completion("Hard to say."))
+
+    comps = comparisons(10)
+    probe = make(None, tmp_path / "probe")
+    one_round = probe.estimate_cost([probe._make_job(i, c, True) for i, c in enumerate(comps)])
+    with FakeJudgeServer(never_parses) as srv:
+        judge = make(srv, tmp_path, format_retries=2, max_usd=1.5 * one_round.usd)
+        with pytest.raises(BudgetExceededError, match="re-ask 1 of 10 unparseable"):
+            judge.judge(comps)
+        assert srv.n_requests == 10  # the first round went out (and is cached), no re-ask did
+        verdicts = make(srv, tmp_path, format_retries=0).judge(comps)
+        assert srv.n_requests == 10
+    assert all(v.score is None and v.raw == "Hard to say." for v in verdicts)
+
+
 def _writer(path: str, start: int, n: int) -> None:
     cache = ReplyCache(path)
     for i in range(start, start + n):
@@ -544,6 +594,35 @@ def test_batch_mode_submits_only_misses_and_keeps_invalids(tmp_path):
     assert len(api.files["file-in-0"].splitlines()) == 4  # cache hits are not resubmitted
     assert [v.score for v in verdicts] == [1.0, 1.0, 1.0, 1.0, None, 1.0]
     assert verdicts[4].raw == "no idea"
+
+
+def test_batch_mode_reasks_in_a_second_batch_and_resumes_from_cache(tmp_path):
+    seen: dict[str, int] = {}
+
+    def off_first(prompt):
+        seen[prompt] = seen.get(prompt, 0) + 1
+        if seen[prompt] == 1 and "topic 2." in prompt:
+            return completion("I cannot tell.")
+        return good_reply({"messages": [{"content": prompt}]}).body
+
+    comps = comparisons(5)
+    api = BatchAPI(off_first)
+    judge = make(
+        None, tmp_path, mode="batch", format_retries=2,
+        http_client=httpx2.Client(transport=api.transport()),
+    )  # fmt: skip
+    judge._sleep = lambda s: None
+    verdicts = judge.judge(comps)
+    assert api.calls.count("POST /v1/batches") == 2  # the first round, then one re-ask
+    inputs = [f for f in api.files if f.startswith("file-in")]
+    assert [len(api.files[f].splitlines()) for f in inputs] == [5, 1]  # only the off one again
+    assert [v.score for v in verdicts] == [1.0] * 5
+    assert verdicts[2].meta["format_retries"] == 1
+    assert verdicts[2].meta["replies"][0] == "I cannot tell."
+    with FakeJudgeServer() as srv:  # everything, re-asks included, is in the cache
+        again = make(srv, tmp_path, format_retries=2).judge(comps)
+        assert srv.n_requests == 0
+    assert [v.meta.get("replies") for v in again] == [v.meta.get("replies") for v in verdicts]
 
 
 # ------------------------------------------------------------------------------ key hygiene

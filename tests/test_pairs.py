@@ -1,4 +1,4 @@
-"""Top/bottom pair selection for online DPO."""
+"""Top/bottom pair selection for online DPO: one pair per prompt, ties kept and counted."""
 
 from allroads.pairs import select_pairs
 
@@ -14,19 +14,29 @@ def test_top_and_bottom_per_prompt():
         {"id": "a", "chosen": " y", "rejected": " z", "score_chosen": 2.0, "score_rejected": -1.0},
         {"id": "b", "chosen": " p", "rejected": " q", "score_chosen": 3.0, "score_rejected": 1.0},
     ]
-    assert stats == {"prompts": 2, "pairs": 2, "dropped_ties": 0}
+    assert stats == {"prompts": 2, "pairs": 2, "tied": 0}
 
 
-def test_ties_dropped_and_first_index_wins():
+def test_ties_kept_so_every_prompt_gives_a_pair_and_first_index_wins():
     samples = [s("a", 0, " x"), s("a", 1, " y"), s("b", 1, " q"), s("b", 0, " p"), s("b", 2, " r")]
-    # a: all equal -> dropped; b: two tied maxima (idx 0 and 1) -> idx 0 wins
+    # a: all scores equal -> kept, counted as tied; b: tied maxima (idx 0 and 1) -> idx 0 wins
     pairs, stats = select_pairs(samples, [1.0, 1.0, 5.0, 5.0, 0.0])
-    assert stats["dropped_ties"] == 1
-    assert pairs == [
-        {"id": "b", "chosen": " p", "rejected": " r", "score_chosen": 5.0, "score_rejected": 0.0}
-    ]
+    assert stats == {"prompts": 2, "pairs": 2, "tied": 1}
+    assert [p["id"] for p in pairs] == ["a", "b"]
+    assert pairs[0]["chosen"] == " x" and pairs[0]["rejected"] == " x"  # the first index, twice
+    assert pairs[1] == {
+        "id": "b", "chosen": " p", "rejected": " r", "score_chosen": 5.0, "score_rejected": 0.0
+    }  # fmt: skip
 
 
-def test_identical_text_gives_no_pair():
+def test_identical_text_is_a_tied_pair():
     pairs, stats = select_pairs([s("a", 0, " x"), s("a", 1, " x")], [1.0, 0.0])
-    assert pairs == [] and stats["dropped_ties"] == 1
+    assert len(pairs) == 1 and stats["tied"] == 1
+
+
+def test_pairs_equal_prompts_so_online_steps_equal_offline_steps():
+    # 25 samples for each of 40 prompts, many prompts fully tied: still one pair per prompt
+    samples = [s(f"p{i}", k, " same" if i % 2 else f" t{k}") for i in range(40) for k in range(25)]
+    scores = [0.0 if i % 2 else float(k) for i in range(40) for k in range(25)]
+    pairs, stats = select_pairs(samples, scores)
+    assert len(pairs) == 40 and stats["tied"] == 20

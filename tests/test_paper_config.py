@@ -7,10 +7,10 @@ they are deliberately not read from any file of this repo.
 from __future__ import annotations
 
 import copy
-import json
 from pathlib import Path
 
 import pytest
+import torch
 import yaml
 
 from allroads.config import local_rm_beta, validate
@@ -80,7 +80,6 @@ def test_global_rm_table_2(cfg):
     assert rm["adam_eps"] == 1e-5
     assert rm["schedule"] == "cosine"
     assert rm["epochs"] == 1
-    assert rm["batch_size"] % rm.get("grad_accum", 1) == 0
 
 
 def test_dpo_table_3(cfg):
@@ -92,7 +91,6 @@ def test_dpo_table_3(cfg):
     assert dpo["beta"] == 0.05
     assert dpo["schedule"] == "linear"
     assert dpo["epochs"] == 1
-    assert dpo["batch_size"] % dpo.get("grad_accum", 1) == 0
 
 
 def test_sft_one_epoch_c2(cfg):
@@ -140,18 +138,26 @@ def test_two_word_c1_c4(cfg):
     assert two["train"] == cfg["train"] and two["models"] == cfg["models"]
 
 
-def test_sampler_and_precision(cfg):
-    # Appendix C: "We use VLLM for fast inference"; bf16 training/inference
+def test_sampler_and_precision(cfg, tiny_model_dir):
+    # Appendix C: "We use VLLM for fast inference"; bf16 compute. What bf16 means in training:
+    # autocast over fp32 master weights (a 3e-7 step is below a bf16 weight's rounding step;
+    # test_bf16_master_weights.py trains through it)
+    from allroads import models, training
+
     assert cfg["sampler"]["backend"] == "vllm"
-    assert cfg["precision"] == "bf16"
+    kw = training.trainer_kwargs(cfg["train"]["dpo"], "/tmp/x", 0, cfg["precision"], "train.dpo")
+    assert kw["bf16"] is True and kw["fp16"] is False
+    assert next(models.load_trainable_policy(tiny_model_dir).parameters()).dtype == torch.float32
 
 
-def test_deepspeed_files_exist_and_agree():
-    ds = json.loads((ROOT / "config/accelerate/ds_zero3.json").read_text())
-    assert ds["zero_optimization"]["stage"] == 3
-    # batch, accumulation, lr and eps come from the TrainingArguments, i.e. from the tables
-    assert ds["train_batch_size"] == "auto"
-    assert ds["optimizer"]["params"]["eps"] == "auto"
-    acc = yaml.safe_load((ROOT / "config/accelerate/deepspeed_zero3.yaml").read_text())
-    assert acc["distributed_type"] == "DEEPSPEED"
-    assert (ROOT / acc["deepspeed_config"]["deepspeed_config_file"]).exists()
+def test_online_dpo_tempers_policy_and_reference(cfg):
+    # Table 3: "scale logits by the inverse of the sampling temperature 1/0.1 = 10"; the authors'
+    # online DPO (REBEL src/tldr/dpo_fix.py) divides both the policy's and the reference's
+    # logits by 0.1. The loss this gives is checked by hand in test_losses.py.
+    assert cfg["online"].get("temper_policy", True) is True
+
+
+def test_one_sft_checkpoint_section_3(cfg):
+    # Section 3: RMs and policies start "from the same SFT checkpoint" (tests/test_paper_dag.py
+    # counts one SFT job per size)
+    assert cfg.get("sft_per_seed", False) is False

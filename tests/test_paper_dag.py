@@ -91,7 +91,7 @@ def test_exact_job_counts_per_rule(dag):
     expected = {
         "data": 1,
         "base": n_size,
-        "sft": runs,
+        "sft": n_size,  # Section 3: one SFT per size, shared by every seed (sft_per_seed: false)
         "global_rm": runs,
         "offline_dpo": 2 * runs,  # DPO and DPO (2x)
         "sample_online": n_gen * runs,
@@ -104,14 +104,18 @@ def test_exact_job_counts_per_rule(dag):
         "all": 1,
     }
     assert Counter(j["rule"] for j in jobs) == expected
-    assert f"total              {sum(expected.values())}" in out  # 187
-    assert sum(expected.values()) == 187
+    assert f"total              {sum(expected.values())}" in out  # 181
+    assert sum(expected.values()) == 181
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):
     jobs, _, _ = dag
-    sft = {(j["wildcards"]["size"], j["wildcards"]["seed"]) for j in jobs if j["rule"] == "sft"}
-    assert sft == {(s, k) for s in SIZES for k in PAPER["seeds"]}
+    sft = [j["wildcards"] for j in jobs if j["rule"] == "sft"]
+    assert sorted(w["size"] for w in sft) == SIZES and not any("seed" in w for w in sft)
+    rm = {
+        (j["wildcards"]["size"], j["wildcards"]["seed"]) for j in jobs if j["rule"] == "global_rm"
+    }
+    assert rm == {(s, k) for s in SIZES for k in PAPER["seeds"]}
 
 
 def expected_gpu_request(rule: str, size: str) -> dict:
@@ -140,6 +144,30 @@ def test_gpu_rules_request_gpus_per_size(dag):
         assert got == want, (j["rule"], j["wildcards"])
         seen.add((j["rule"], j["wildcards"]["size"]))
     assert seen == {(r, s) for r in GPU_RULES for s in SIZES}
+
+
+def test_training_jobs_show_their_launch_command(dag):
+    """`-p` (the profile's printshellcmds) prints each training job's command: 6.9B jobs start
+    one process per GPU through accelerate + DeepSpeed ZeRO-3, the others run in one process."""
+    _, out, _ = dag
+    blocks = re.split(r"\n(?=(?:local)?rule \w+:\n)", out)
+    seen = Counter()
+    for block in blocks:
+        m = re.match(r"rule (\w+):\n", block)
+        if not m or m.group(1) not in TRAINING:
+            continue
+        cmd = re.search(r"^Shell command: (.*)$", block, re.M).group(1)
+        size = re.search(r"wildcards: size=([\w.-]+)", block).group(1)
+        if size == "pythia-6.9b":
+            assert cmd.startswith(
+                "accelerate launch --config_file config/accelerate/deepspeed_zero3.yaml "
+                "--num_processes 8 --num_machines 1 --mixed_precision bf16 -m allroads.training "
+            ), cmd
+            assert '"nprocs":8' in cmd
+        else:
+            assert cmd.startswith("python -m allroads.training "), cmd
+        seen[size] += 1
+    assert set(seen) == set(SIZES)
 
 
 def test_cpu_rules_stay_off_gpus(dag):

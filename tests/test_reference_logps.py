@@ -1,11 +1,11 @@
-"""Temperature scaling of reference log-probs and their use by the DPO trainer."""
+"""Temperature scaling of reference log-probs, computed in fp32, as the DPO trainer's columns.
+(The loss built from them is checked by hand in test_losses.py.)"""
 
 import pytest
 import torch
 
 from allroads import models, training
 from allroads.logprobs import completion_logps
-from allroads.losses import dpo_loss
 
 ROWS = [
     {"prompt": "SUBREDDIT: r/toy\n\nTITLE: about bob\n\nPOST: bob likes cats .\n\nTL;DR:",
@@ -46,18 +46,15 @@ def test_completion_logps_scales_logits(tiny_model_dir):
         )
 
 
-@pytest.mark.parametrize("T", [0.1, 1.0])
-def test_trainer_uses_tempered_reference(tiny_model_dir, tmp_path, T):
+@pytest.mark.parametrize("T, precision", [(0.1, "fp32"), (1.0, "fp32"), (0.1, "bf16")])
+def test_trainer_uses_tempered_reference(tiny_model_dir, tmp_path, T, precision):
+    """The reference columns are log softmax(logits / T) of the fp32 reference, also when the
+    policy trains under bf16 autocast (1/T = 10 would amplify bf16 rounding ten-fold)."""
     trainer, tok = training.make_dpo_trainer(
-        tiny_model_dir,
-        ROWS,
-        HP,
-        0,
-        "fp32",
-        str(tmp_path),
-        ref_dir=tiny_model_dir,
+        tiny_model_dir, ROWS, HP, 0, precision, str(tmp_path), ref_dir=tiny_model_dir,
         ref_temperature=T,
-    )
+    )  # fmt: skip
+    assert trainer.args.bf16 == (precision == "bf16")
     ds = trainer.train_dataset
     ref = models.load_policy(tiny_model_dir).eval()
     for i, row in enumerate(ROWS):
@@ -67,22 +64,6 @@ def test_trainer_uses_tempered_reference(tiny_model_dir, tmp_path, T):
         assert ds[i]["ref_rejected_logps"] == pytest.approx(
             manual_logp(ref, tok, row["prompt"], row["rejected"], T), rel=1e-5
         )
-    # TRL's loss at step 0 equals our DPO loss with policy log-probs at T=1 and the tempered reference
-    batch = trainer.data_collator([ds[i] for i in range(len(ROWS))])
-    trainer.model.eval()
-    with torch.no_grad():
-        trl_loss = trainer.compute_loss(trainer.model, batch).item()
-    pol = [
-        manual_logp(ref, tok, r["prompt"], r[k], 1.0) for k in ("chosen", "rejected") for r in ROWS
-    ]
-    ours = dpo_loss(
-        torch.tensor(pol[:2]), torch.tensor(pol[2:]),
-        torch.tensor([ds[i]["ref_chosen_logps"] for i in range(2)]),
-        torch.tensor([ds[i]["ref_rejected_logps"] for i in range(2)]), HP["beta"],
-    )  # fmt: skip
-    assert trl_loss == pytest.approx(ours.item(), rel=1e-4)
-    if T == 1.0:  # policy == reference: every margin is 0
-        assert trl_loss == pytest.approx(0.6931, abs=1e-3)
 
 
 def test_reference_free_has_zero_reference(tiny_model_dir, tmp_path):

@@ -69,7 +69,7 @@ def test_default_dag_dry_run(tmp_path):
     sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
     n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
     assert job_counts(out) == {
-        "data": 1, "base": sizes, "sft": n, "global_rm": n, "offline_dpo": 2 * n,
+        "data": 1, "base": sizes, "sft": sizes, "global_rm": n, "offline_dpo": 2 * n,
         "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
         "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
         "table_fig3": 1, "figure_fig3": 1, "all": 1,
@@ -105,7 +105,7 @@ def test_reduced_run_end_to_end(tmp_path):
     assert table["winrate"].between(0, 1).all() and table["true_reward"].notna().all()
     assert (results / "figures/fig3.oracle.png").stat().st_size > 1000
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
-    for log in ["data.log", "sft/toy-xs-seed0.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
+    for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
         assert "done in" in (results / "logs" / log).read_text()
 
     # nothing left to do on a second run

@@ -67,20 +67,43 @@ def comparison_key(
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 
+def reask_key(key: str, attempt: int) -> str:
+    """The cache key of re-ask number ``attempt`` (1, 2, ...) of the request ``key``: the same
+    request sent again after an unparseable reply. Its own key, so every reply is kept and a
+    rerun replays the whole sequence from the cache."""
+    return hashlib.sha256(f"{KEY_VERSION}:{key}:format-retry:{int(attempt)}".encode()).hexdigest()
+
+
 class ReplyCache:
     """Raw judge replies in one SQLite file, safe to share between processes."""
 
     def __init__(self, path: str | Path, *, busy_timeout_s: float = 60.0):
+        """The file (and its folder) is created by the first :meth:`put`, not here: a run that
+        stops before its first reply (a missing API key, a budget refusal) leaves nothing."""
         self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._busy_timeout_s = busy_timeout_s
         self._lock = threading.Lock()
-        self._conn = sqlite3.connect(
-            str(self.path), timeout=busy_timeout_s, check_same_thread=False, isolation_level=None
-        )
-        self._conn.execute(f"PRAGMA busy_timeout={int(busy_timeout_s * 1000)}")
-        self._retry_locked(lambda: self._conn.execute("PRAGMA journal_mode=WAL"))
-        self._conn.execute("PRAGMA synchronous=NORMAL")
-        self._retry_locked(lambda: self._conn.execute(_SCHEMA))
+        self._conn: sqlite3.Connection | None = None
+
+    def _connection(self, create: bool) -> sqlite3.Connection | None:
+        """The open connection; opened (and with ``create``, the file made) on first use. None
+        when the file does not exist and ``create`` is false. Call with ``self._lock`` held."""
+        if self._conn is None:
+            if not create and not self.path.exists():
+                return None
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            conn = sqlite3.connect(
+                str(self.path),
+                timeout=self._busy_timeout_s,
+                check_same_thread=False,
+                isolation_level=None,
+            )
+            conn.execute(f"PRAGMA busy_timeout={int(self._busy_timeout_s * 1000)}")
+            self._retry_locked(lambda: conn.execute("PRAGMA journal_mode=WAL"))
+            conn.execute("PRAGMA synchronous=NORMAL")
+            self._retry_locked(lambda: conn.execute(_SCHEMA))
+            self._conn = conn
+        return self._conn
 
     @staticmethod
     def _retry_locked(fn, attempts: int = 50):
@@ -98,10 +121,13 @@ class ReplyCache:
         keys = list(dict.fromkeys(keys))
         out: dict[str, dict[str, Any]] = {}
         with self._lock:
+            conn = self._connection(create=False)
+            if conn is None:
+                return out
             for i in range(0, len(keys), 500):
                 chunk = keys[i : i + 500]
                 marks = ",".join("?" * len(chunk))
-                rows = self._conn.execute(
+                rows = conn.execute(
                     f"SELECT key, raw, meta FROM replies WHERE key IN ({marks})", chunk
                 ).fetchall()
                 for key, raw, meta in rows:
@@ -115,8 +141,9 @@ class ReplyCache:
         """Store a final reply; an existing row for ``key`` is kept (first writer wins)."""
         row = (key, model, raw, json.dumps(dict(meta or {}), sort_keys=True), time.time())
         with self._lock:
+            conn = self._connection(create=True)
             self._retry_locked(
-                lambda: self._conn.execute(
+                lambda: conn.execute(
                     "INSERT OR IGNORE INTO replies (key, model, raw, meta, created_at) "
                     "VALUES (?, ?, ?, ?, ?)",
                     row,
@@ -125,11 +152,14 @@ class ReplyCache:
 
     def __len__(self) -> int:
         with self._lock:
-            return self._conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
+            conn = self._connection(create=False)
+            return 0 if conn is None else conn.execute("SELECT COUNT(*) FROM replies").fetchone()[0]
 
     def close(self) -> None:
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> ReplyCache:
         return self

@@ -17,11 +17,12 @@ For each :class:`~allroads.judging.base.Comparison` the judge
    after a crash, results joined on ``custom_id`` = cache key), storing each final raw reply;
 6. parses the last ``Preferred: A|B`` of each reply and maps it back to the candidate/reference.
 
-Unparseable replies give ``score=None`` (invalid, counted by the winrate table) with the raw reply
-kept; requests that still fail after all retries are never cached and, by default
-(``on_error: raise``), fail the run after every successful reply has been cached, so a rerun
-sends only the failed ones. The API key is read from ``OPENAI_API_KEY`` only and never logged,
-stored or put into a verdict.
+An unparseable reply is re-asked (the same request, its own cache key) up to
+``format_retries`` times; if the last one is still unparseable the verdict is ``score=None``
+(invalid, counted by the winrate table, as are the re-asks) with every raw reply kept. Requests
+that still fail after all retries are never cached and, by default (``on_error: raise``), fail
+the run after every successful reply has been cached, so a rerun sends only the failed ones.
+The API key is read from ``OPENAI_API_KEY`` only and never logged, stored or put into a verdict.
 """
 
 from __future__ import annotations
@@ -39,11 +40,12 @@ import threading
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, fields
+from dataclasses import replace as dc_replace
 from pathlib import Path
 from typing import Any
 
 from .base import Comparison, Verdict
-from .cache import ReplyCache, comparison_key
+from .cache import ReplyCache, comparison_key, reask_key
 from .prompts import get_template, parse_preference, render
 
 log = logging.getLogger(__name__)
@@ -91,6 +93,7 @@ class OpenAIJudgeConfig:
     max_usd: float | None = None
     batch_poll_s: float = 30.0
     on_error: str = "raise"
+    format_retries: int = 2
 
     @classmethod
     def from_mapping(cls, cfg: Mapping[str, Any]) -> OpenAIJudgeConfig:
@@ -127,6 +130,8 @@ class OpenAIJudgeConfig:
             raise bad("max_tokens", "must be >= 1")
         if self.max_retries < 0:
             raise bad("max_retries", "must be >= 0")
+        if self.format_retries < 0:
+            raise bad("format_retries", "must be >= 0")
         if not self.timeout_s > 0:
             raise bad("timeout_s", "must be > 0")
         if self.temperature < 0:
@@ -211,6 +216,7 @@ class JudgeStats:
     retries: int = 0
     failed: int = 0  # requests that still failed after all retries (not cached)
     invalid: int = 0  # verdicts with score None
+    format_retries: int = 0  # re-asks of unparseable replies (cached or sent)
     prompt_tokens: int = 0  # as reported by the server
     completion_tokens: int = 0
 
@@ -269,7 +275,10 @@ def _run_coroutine(coro):
     """``asyncio.run`` that also works when the caller already runs an event loop."""
     try:
         asyncio.get_running_loop()
+        running = True
     except RuntimeError:
+        running = False
+    if not running:  # outside the except: an error of ``coro`` carries no "no running event loop"
         return asyncio.run(coro)
     box: dict[str, Any] = {}
 
@@ -337,7 +346,13 @@ class OpenAIJudge:
     # ------------------------------------------------------------------ public
 
     def judge(self, comparisons: list[Comparison]) -> list[Verdict]:
-        """One verdict per comparison, in order (score 1 candidate, 0 reference, 0.5 tie, None invalid)."""
+        """One verdict per comparison, in order (score 1 candidate, 0 reference, 0.5 tie, None invalid).
+
+        An unparseable reply is re-asked (the same request) up to ``format_retries`` times, one
+        round per re-ask: each round goes through the cache (re-asks have their own keys,
+        :func:`reask_key`), the budget check and the sync or batch path like the first, so a
+        rerun makes zero calls and gets the same verdicts.
+        """
         cfg = self.config
         jobs_per_comp: list[list[_Job]] = []
         for i, c in enumerate(comparisons):
@@ -348,72 +363,109 @@ class OpenAIJudge:
         for jobs in jobs_per_comp:
             for j in jobs:
                 unique.setdefault(j.key, j)
+        self.stats.comparisons += len(comparisons)
+        self.stats.requests_needed += len(unique)
 
         tokens_before = (self.stats.prompt_tokens, self.stats.completion_tokens)
+        outcomes, n_hits, n_pending, usd = self._answer(unique, round_=0, usd_before=0.0)
+        # (a resumed batch may bring replies of other requests: only this call's are used)
+        attempts: dict[str, list[_Outcome]] = {k: [outcomes[k]] for k in unique if k in outcomes}
+        for r in range(1, cfg.format_retries + 1):
+            redo = {
+                reask_key(k, r): dc_replace(unique[k], key=reask_key(k, r))
+                for k, tries in attempts.items()
+                if tries[-1].error is None and parse_preference(tries[-1].raw) is None
+            }
+            if not redo:
+                break
+            base = {reask_key(k, r): k for k in attempts}
+            got, hits_r, pending_r, usd = self._answer(redo, round_=r, usd_before=usd)
+            n_hits, n_pending = n_hits + hits_r, n_pending + pending_r
+            self.stats.format_retries += len(redo)
+            for rk, o in got.items():
+                if rk in base:
+                    attempts[base[rk]].append(o)
+
+        failed = [k for k, tries in attempts.items() if tries[-1].error is not None]
+        self.stats.failed += len(failed)
+        verdicts = [
+            self._verdict(c, jobs, attempts)
+            for c, jobs in zip(comparisons, jobs_per_comp, strict=True)
+        ]
+        n_invalid = sum(v.score is None for v in verdicts)
+        self.stats.invalid += n_invalid
+        n_reasked = sum(v.meta.get("format_retries", 0) > 0 for v in verdicts)
+        print(
+            f"openai judge ({cfg.model}): {len(verdicts)} verdicts, {n_invalid} invalid "
+            f"({len(failed)} requests failed, {n_reasked} re-asked for an unparseable reply), "
+            f"{n_hits} cache hits, {self.stats.prompt_tokens - tokens_before[0]:,} input + "
+            f"{self.stats.completion_tokens - tokens_before[1]:,} output tokens used",
+            flush=True,
+        )
+        if failed and cfg.on_error == "raise":
+            first = attempts[failed[0]][-1].error
+            raise JudgeAPIError(
+                f"{len(failed)} of {n_pending} judge requests failed after "
+                f"judge.openai.max_retries={cfg.max_retries} retries (first error: {first}); the "
+                f"{n_pending - len(failed)} successful replies are cached, rerun to retry the "
+                f"rest (or set judge.openai.on_error: invalid to record them as invalid)"
+            )
+        return verdicts
+
+    def _answer(
+        self, unique: dict[str, _Job], round_: int, usd_before: float
+    ) -> tuple[dict[str, _Outcome], int, int, float]:
+        """Replies to ``unique`` (key -> job): from the cache, else sent (sync or batch) after the
+        cost check. Round 0 = the first ask, round r = the r-th re-ask of unparseable replies.
+        Returns (outcomes, cache hits, requests pending, estimated USD so far)."""
+        cfg = self.config
+        what = "" if round_ == 0 else f" re-ask {round_} of unparseable replies:"
         hits = self.cache.get_many(unique)
         outcomes: dict[str, _Outcome] = {
             k: _Outcome(raw=v["raw"], meta=v["meta"], cached=True) for k, v in hits.items()
         }
         pending = [j for k, j in unique.items() if k not in hits]
-        self.stats.comparisons += len(comparisons)
-        self.stats.requests_needed += len(unique)
         self.stats.cache_hits += len(hits)
-
-        if pending:
-            # requests already in a submitted (persisted) batch are paid for: not re-estimated
-            submitted = self._submitted_batch_keys(pending) if cfg.mode == "batch" else set()
-            to_send = [j for j in pending if j.key not in submitted]
-            estimate = self.estimate_cost(to_send, n_cached=len(hits))
-            if submitted:
-                print(
-                    f"openai judge: {len(pending) - len(to_send)} requests are in an already "
-                    f"submitted batch; resuming it",
-                    flush=True,
-                )
-            print(estimate.message(cfg.model), flush=True)
-            log.info(estimate.message(cfg.model))
-            if cfg.max_usd is not None and estimate.usd > cfg.max_usd:
-                raise BudgetExceededError(
-                    f"judge.openai.max_usd: the estimated cost ${estimate.usd:.2f} of "
-                    f"{estimate.requests} pending requests exceeds the limit ${cfg.max_usd:.2f}; "
-                    f"raise judge.openai.max_usd or judge fewer prompts"
-                    f"{'' if cfg.mode == 'batch' else ' (mode: batch halves the price)'}. "
-                    f"No request was sent."
-                )
-            if cfg.mode == "batch":
-                outcomes.update(self._run_batch(pending))
-            else:
-                outcomes.update(_run_coroutine(self._run_async(pending)))
-        else:
+        if not pending:
             print(
-                f"openai judge ({cfg.model}): all {len(unique)} requests cached; no API call",
+                f"openai judge ({cfg.model}):{what} all {len(unique)} requests cached; no API call",
                 flush=True,
             )
-
-        failed = [k for k, o in outcomes.items() if o.error is not None]
-        self.stats.failed += len(failed)
-        verdicts = [
-            self._verdict(c, jobs, outcomes)
-            for c, jobs in zip(comparisons, jobs_per_comp, strict=True)
-        ]
-        n_invalid = sum(v.score is None for v in verdicts)
-        self.stats.invalid += n_invalid
-        print(
-            f"openai judge ({cfg.model}): {len(verdicts)} verdicts, {n_invalid} invalid "
-            f"({len(failed)} requests failed), {len(hits)} cache hits, "
-            f"{self.stats.prompt_tokens - tokens_before[0]:,} input + "
-            f"{self.stats.completion_tokens - tokens_before[1]:,} output tokens used",
-            flush=True,
-        )
-        if failed and cfg.on_error == "raise":
-            first = outcomes[failed[0]].error
-            raise JudgeAPIError(
-                f"{len(failed)} of {len(pending)} judge requests failed after "
-                f"judge.openai.max_retries={cfg.max_retries} retries (first error: {first}); the "
-                f"{len(pending) - len(failed)} successful replies are cached, rerun to retry the "
-                f"rest (or set judge.openai.on_error: invalid to record them as invalid)"
+            return outcomes, len(hits), 0, usd_before
+        self._api_key()  # a missing OPENAI_API_KEY fails here: one message, nothing written
+        # requests already in a submitted (persisted) batch are paid for: not re-estimated
+        submitted = self._submitted_batch_keys(pending) if cfg.mode == "batch" else set()
+        to_send = [j for j in pending if j.key not in submitted]
+        estimate = self.estimate_cost(to_send, n_cached=len(hits))
+        if submitted:
+            print(
+                f"openai judge: {len(pending) - len(to_send)} requests are in an already "
+                f"submitted batch; resuming it",
+                flush=True,
             )
-        return verdicts
+        print(f"{estimate.message(cfg.model)}{what}", flush=True)
+        log.info("%s%s", estimate.message(cfg.model), what)
+        usd = usd_before + estimate.usd
+        if cfg.max_usd is not None and usd > cfg.max_usd:
+            reask = (
+                ""
+                if round_ == 0
+                else f" (with re-ask {round_} of {len(unique)} unparseable replies; the replies "
+                f"so far are cached, or set judge.openai.format_retries lower)"
+            )
+            raise BudgetExceededError(
+                f"judge.openai.max_usd: the estimated cost ${usd:.2f} of "
+                f"{estimate.requests} pending requests exceeds the limit "
+                f"${cfg.max_usd:.2f}{reask}; "
+                f"raise judge.openai.max_usd or judge fewer prompts"
+                f"{'' if cfg.mode == 'batch' else ' (mode: batch halves the price)'}. "
+                f"No {'request' if round_ == 0 else 're-ask'} was sent."
+            )
+        if cfg.mode == "batch":
+            outcomes.update(self._run_batch(pending))
+        else:
+            outcomes.update(_run_coroutine(self._run_async(pending)))
+        return outcomes, len(hits), len(pending), usd
 
     def estimate_cost(self, jobs: list[_Job], n_cached: int = 0) -> CostEstimate:
         """Token and dollar estimate for ``jobs``: ~4 characters per input token (+8 per message),
@@ -491,10 +543,15 @@ class OpenAIJudge:
         self.stats.prompt_tokens += meta.get("prompt_tokens") or 0
         self.stats.completion_tokens += meta.get("completion_tokens") or 0
 
-    def _verdict(self, c: Comparison, jobs: list[_Job], outcomes: dict[str, _Outcome]) -> Verdict:
+    def _verdict(
+        self, c: Comparison, jobs: list[_Job], attempts: dict[str, list[_Outcome]]
+    ) -> Verdict:
+        """The verdict from each order's last reply; ``attempts[key]`` = the first ask and its
+        re-asks, in order (all raw replies are kept in the meta when there was a re-ask)."""
         orders = []
         for j in jobs:
-            o = outcomes.get(j.key) or _Outcome(error="no reply")
+            tries = attempts.get(j.key) or [_Outcome(error="no reply")]
+            o = tries[-1]
             choice = parse_preference(o.raw)
             score = (
                 None if choice is None else (1.0 if (choice == "A") == j.candidate_is_a else 0.0)
@@ -505,9 +562,11 @@ class OpenAIJudge:
                     "choice": choice,
                     "score": score,
                     "raw": o.raw,
-                    "cached": o.cached,
+                    "cached": all(t.cached for t in tries),
                     "cache_key": j.key,
                     "error": o.error,
+                    "format_retries": len(tries) - 1,
+                    "replies": [t.raw for t in tries],
                 }
             )
         scores = [o["score"] for o in orders]
@@ -527,14 +586,24 @@ class OpenAIJudge:
             "choice": first["choice"],
             "cached": all(o["cached"] for o in orders),
             "cache_key": first["cache_key"],
+            "format_retries": sum(o["format_retries"] for o in orders),
         }
+        if not self.config.both_orders and first["format_retries"]:
+            meta["replies"] = first["replies"]  # every raw reply, the final one last
         errors = [o["error"] for o in orders if o["error"]]
         if errors:
             meta["error"] = errors[0]
         if score is None:
             meta["invalid_reason"] = "request_failed" if errors else "unparseable_reply"
         if self.config.both_orders:
-            meta["orders"] = [{k: v for k, v in o.items() if k != "raw"} for o in orders]
+            meta["orders"] = [
+                {
+                    k: v
+                    for k, v in o.items()
+                    if k != "raw" and (k != "replies" or o["format_retries"])
+                }
+                for o in orders
+            ]
             raw = "\n\n".join(
                 f"[order: candidate is {'A' if o['candidate_is_A'] else 'B'}]\n{o['raw']}"
                 for o in orders

@@ -1,0 +1,148 @@
+"""Did each model learn? Per (size, seed) measurements that a figure alone cannot show.
+
+One concept: the learning diagnostics of a run, written as a long table (``size, seed,
+metric, value``) by the ``diagnose`` rule and summarised over seeds by ``table_diagnostics``.
+Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
+
+- ``rm_acc_labels``: global RM ranks the labelled chosen over the rejected, on ``pft_val``;
+- ``rm_acc_rstar``: the same against the hidden reward r* (toy task; pairs with unequal r*);
+- ``label_acc_rstar``: the labels' own agreement with r* on those pairs (the ceiling);
+- ``<policy>_implicit_acc``: an offline DPO policy's implicit reward β·(log π − log π_sft)
+  ranks chosen over rejected on ``pft_val``;
+- ``online_<gen>_tie_share``: prompts whose top and bottom samples are the same text or score;
+- ``online_<gen>_rm_rstar_agree``: on the online pairs with unequal r*, the RM's top sample has
+  the higher r*;
+- ``online_<gen>_bo25_rstar_rm``: mean r* of the RM's pick among the n samples (Best-of-n: what
+  online DPO could at best reach from those samples); ``..._oracle``: the best by r* itself;
+  ``..._mean``: the mean sample;
+- ``steps_<model>``: optimizer steps of every training run;
+- ``eval_rstar_<policy>``: mean r* of the evaluation summaries (before/after preference training).
+
+The r* metrics exist only for the toy task; at paper scale they are absent, not zero.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable
+from pathlib import Path
+
+from .io import read_json
+
+
+def pair_accuracy(better: Iterable[float], worse: Iterable[float]) -> float:
+    """Share of pairs whose first score is strictly higher; ties count one half."""
+    pairs = list(zip(better, worse, strict=True))
+    if not pairs:
+        return float("nan")
+    return sum(1.0 if a > b else 0.5 if a == b else 0.0 for a, b in pairs) / len(pairs)
+
+
+def agreement_with_truth(
+    score_a: list[float], score_b: list[float], true_a: list[float], true_b: list[float]
+) -> float:
+    """On pairs whose true rewards differ: share where the scores order them the same way."""
+    keep = [i for i in range(len(true_a)) if true_a[i] != true_b[i]]
+    return pair_accuracy(
+        [score_a[i] if true_a[i] > true_b[i] else score_b[i] for i in keep],
+        [score_b[i] if true_a[i] > true_b[i] else score_a[i] for i in keep],
+    )
+
+
+def optimizer_steps(model_dir: str | Path) -> int:
+    """Optimizer steps of a training run, from the ``train_metrics.json`` it saved."""
+    metrics = read_json(Path(model_dir) / "train_metrics.json")
+    steps = [h["step"] for h in metrics.get("log_history", []) if "step" in h]
+    return int(max(steps)) if steps else 0
+
+
+def online_metrics(
+    samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None
+) -> dict[str, float]:
+    """Tie share of the online pairs and, given the true reward, how good the RM's picks are."""
+    out = {
+        "tie_share": sum(
+            p["chosen"] == p["rejected"] or p["score_chosen"] == p["score_rejected"] for p in pairs
+        )
+        / max(1, len(pairs)),
+        "pairs": float(len(pairs)),
+    }
+    if reward is None:
+        return out
+    rc = [reward(posts[p["id"]], p["chosen"]) for p in pairs]
+    rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
+    out["rm_rstar_agree"] = pair_accuracy(
+        *zip(*[(a, b) for a, b in zip(rc, rr, strict=True) if a != b], strict=True)
+    ) if any(a != b for a, b in zip(rc, rr, strict=True)) else float("nan")  # fmt: skip
+    by_prompt: dict[str, list[float]] = defaultdict(list)
+    for s in samples:
+        by_prompt[s["prompt_id"]].append(reward(posts[s["prompt_id"]], s["completion"]))
+    out["bo25_rstar_rm"] = sum(rc) / max(1, len(rc))
+    out["bo25_rstar_oracle"] = sum(max(v) for v in by_prompt.values()) / max(1, len(by_prompt))
+    out["bo25_rstar_mean"] = sum(sum(v) / len(v) for v in by_prompt.values()) / max(
+        1, len(by_prompt)
+    )
+    return out
+
+
+def summarize(long_rows: list[dict]):
+    """Mean ± s.e. over seeds of every metric, per size (a pandas DataFrame)."""
+    import pandas as pd
+
+    df = pd.DataFrame(long_rows)
+    g = df.groupby(["size", "metric"], sort=True)["value"]
+    out = g.agg(["mean", "std", "count"]).reset_index()
+    out["se"] = out["std"] / out["count"].pow(0.5)
+    return out.drop(columns="std").rename(columns={"count": "seeds"})
+
+
+def to_markdown(summary) -> str:
+    lines = ["| size | metric | mean ± s.e. (seeds) | seeds |", "|---|---|---|---|"]
+    for r in summary.itertuples():
+        se = "" if r.seeds < 2 else f" ± {r.se:.3f}"
+        lines.append(f"| {r.size} | {r.metric} | {r.mean:.3f}{se} | {r.seeds} |")
+    return "\n".join(lines) + "\n"
+
+
+def tokenize_completions(tok, prompts: list[str], completions: list[str]):
+    """(prompt_ids, completion_ids) of human-written pairs as TRL's trainers see them: the text
+    ``prompt + completion + EOS`` tokenized whole, the completion starting where it stops
+    sharing a prefix with the tokenized prompt."""
+    p_out, c_out = [], []
+    for p, c in zip(prompts, completions, strict=True):
+        p_ids = tok(p)["input_ids"]
+        full = tok(p + c + tok.eos_token)["input_ids"]
+        start = next(
+            (k for k, (a, b) in enumerate(zip(p_ids, full, strict=False)) if a != b), len(p_ids)
+        )
+        p_out.append(full[:start])
+        c_out.append(full[start:])
+    return p_out, c_out
+
+
+def text_logps(
+    model_dir: str, prompts: list[str], completions: list[str], batch_size: int = 64
+) -> list[float]:
+    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions)."""
+    import torch
+
+    from . import models
+    from .logprobs import completion_logps
+
+    tok = models.load_tokenizer(model_dir)
+    device = models.default_device()
+    model = models.load_policy(model_dir, "fp32", device).eval()
+    p_ids, c_ids = tokenize_completions(tok, prompts, completions)
+    out: list[float] = []
+    for i in range(0, len(p_ids), batch_size):
+        chunk = list(zip(p_ids[i : i + batch_size], c_ids[i : i + batch_size], strict=True))
+        seqs = [p + c for p, c in chunk]
+        masks = [[0] * len(p) + [1] * len(c) for p, c in chunk]
+        width = max(map(len, seqs))
+        pad = tok.pad_token_id
+        ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], device=device)
+        att = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=device)
+        cm = torch.tensor([m + [0] * (width - len(m)) for m in masks], device=device)
+        with torch.no_grad():
+            out.extend(completion_logps(model, ids, att, cm).cpu().tolist())
+    return out

@@ -1,0 +1,47 @@
+rule diagnose:
+    """Did every model of one (size, seed) learn? RM accuracy, DPO implicit-reward accuracy,
+    online ties and Best-of-n r*, optimizer steps, evaluation r* (allroads.diagnostics)."""
+    input:
+        rm=model_dir("global_rm"),
+        sft=model_dir("sft"),
+        offline=offline_policy_dirs,
+        samples=online_files("samples"),
+        pairs=online_files("pairs"),
+        trained=trained_dirs,
+        eval_samples=eval_sample_files,
+        pft_val=data("pft_val"),
+        pft_train=data("pft_train"),
+        eval_prompts=data("eval_prompts"),
+    output:
+        f"{R}/diagnostics/{{size}}/seed{{seed}}.json",
+    log:
+        f"{R}/logs/diagnose/{{size}}-seed{{seed}}.log",
+    conda:
+        "../envs/train.yaml"
+    threads: 1
+    resources:
+        **job_resources("score"),
+    params:
+        task_kind=config["task"]["kind"],
+        precision=PRECISION,
+        offline=OFFLINE_POLICIES,
+        generators=config["online"]["generators"],
+        trained=TRAINED_MODELS,
+        policies=config["eval"]["policies"],
+    script:
+        "../scripts/diagnose.py"
+
+
+rule table_diagnostics:
+    """Every (size, seed)'s diagnostics in one long table, and mean ± s.e. over seeds."""
+    input:
+        expand(f"{R}/diagnostics/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
+    output:
+        csv=f"{R}/tables/diagnostics.csv",
+        md=f"{R}/tables/diagnostics.md",
+    log:
+        f"{R}/logs/report/table_diagnostics.log",
+    conda:
+        "../envs/report.yaml"
+    script:
+        "../scripts/table_diagnostics.py"

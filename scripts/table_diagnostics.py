@@ -1,0 +1,21 @@
+"""Rule table_diagnostics: every (size, seed)'s diagnostics as one long CSV, plus a summary."""
+
+import re
+
+from allroads import diagnostics
+from allroads.io import atomic_path, read_json, write_text
+from allroads.jobs import job
+
+with job(snakemake) as log:
+    rows = []
+    for path in snakemake.input:
+        size, seed = re.search(r"([^/]+)/seed(\d+)\.json$", path).groups()
+        for metric, value in sorted(read_json(path).items()):
+            rows.append({"size": size, "seed": int(seed), "metric": metric, "value": value})
+    import pandas as pd
+
+    with atomic_path(snakemake.output.csv) as tmp:
+        pd.DataFrame(rows).to_csv(tmp, index=False)
+    summary = diagnostics.summarize(rows)
+    write_text(snakemake.output.md, diagnostics.to_markdown(summary))
+    log.info("\n%s", diagnostics.to_markdown(summary))

@@ -1,0 +1,119 @@
+"""The plumbing of every job (allroads.jobs.job): what its log says when a job fails or
+finishes, the threads it gives torch, and the start-up line bench/bench_startup.py reads.
+
+Jobs run in a subprocess, as under Snakemake: job() redirects the process's output and
+replaces the logging configuration.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT / "bench"))
+
+from bench_startup import parse_log  # noqa: E402
+
+RUNNER = """
+import json, runpy, sys
+sys.path.insert(0, {root!r})
+
+class NS(dict):
+    __getattr__ = dict.__getitem__
+
+spec = json.loads(sys.argv[1])
+snakemake = NS(
+    input=NS(spec["input"]), output=spec["output"], params=NS(spec["params"]),
+    wildcards=NS(spec["wildcards"]), log=[spec["log"]], rule=spec["rule"],
+    threads=spec["threads"],
+)
+if spec.get("script"):
+    runpy.run_path(spec["script"], init_globals={{"snakemake": snakemake}})
+else:
+    from allroads.jobs import job
+    with job(snakemake) as log:
+        exec(spec["body"])
+"""
+
+
+def run_job(tmp_path: Path, rule: str, *, script=None, body="", threads=1, **spec):
+    (tmp_path / "runner.py").write_text(RUNNER.format(root=str(ROOT)))
+    spec = dict(
+        {"input": {}, "output": [], "params": {}, "wildcards": {}},
+        **spec,
+        rule=rule,
+        script=script,
+        body=body,
+        threads=threads,
+        log=str(tmp_path / "logs" / f"{rule}.log"),
+    )
+    p = subprocess.run(
+        [sys.executable, str(tmp_path / "runner.py"), json.dumps(spec)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    return p, Path(spec["log"])
+
+
+def test_missing_openai_key_is_one_line_in_the_log_and_leaves_nothing(tmp_path, monkeypatch):
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "prompts.jsonl").write_text(
+        json.dumps({"id": "p0", "post": "a post", "reference": " a summary"}) + "\n"
+    )
+    (data / "samples.jsonl").write_text(
+        json.dumps({"prompt_id": "p0", "completion": " my summary"}) + "\n"
+    )
+    work = tmp_path / "judge_work" / "openai"
+    out = tmp_path / "eval" / "sft.judge-openai.jsonl"
+    p, log = run_job(
+        tmp_path,
+        "judge",
+        script=str(ROOT / "scripts" / "judge.py"),
+        input={"samples": str(data / "samples.jsonl"), "prompts": str(data / "prompts.jsonl")},
+        output=[str(out)],
+        params={"judge_cfg": {"use": ["openai"], "openai": {}}, "workdir": str(work)},
+        wildcards={"judge": "openai", "size": "s", "seed": "0", "policy": "sft"},
+    )
+    assert p.returncode == 1, p.stderr
+    assert p.stdout == "" and p.stderr == ""  # nothing outside the rule's log
+    text = log.read_text()
+    errors = [line for line in text.splitlines() if " ERROR " in line]
+    assert len(errors) == 1 and "OPENAI_API_KEY" in errors[0], text
+    assert "Traceback" not in text and "event loop" not in text, text
+    assert len(text.splitlines()) == 2, text  # the start line and the error
+    assert not work.exists() and not out.exists()  # no empty SQLite cache, no output
+
+
+def test_an_unexpected_error_keeps_its_traceback(tmp_path):
+    p, log = run_job(tmp_path, "sft", body="raise KeyError('bug')")
+    assert p.returncode != 0
+    text = log.read_text()
+    assert "rule sft failed" in text and "Traceback" in text and "KeyError: 'bug'" in text
+
+
+def test_torch_gets_the_jobs_threads(tmp_path):
+    """A job imports torch when it needs it (after job() started): it still gets
+    snakemake.threads threads, not all the machine's cores."""
+    body = "import torch; log.info('torch threads %d', torch.get_num_threads())"
+    p, log = run_job(tmp_path, "base", body=body, threads=2)
+    assert p.returncode == 0, log.read_text()
+    assert "torch threads 2" in log.read_text()
+    p, log = run_job(tmp_path, "base", body=body, threads=1)
+    assert "torch threads 1" in log.read_text()
+
+
+def test_log_records_startup_and_work_for_the_bench(tmp_path):
+    p, log = run_job(tmp_path, "table_fig3", body="import time; time.sleep(0.2)")
+    assert p.returncode == 0, log.read_text()
+    job = parse_log(log)
+    assert job is not None, log.read_text()
+    assert job["rule"] == "table_fig3"
+    assert 0 < job["startup"] < 60
+    assert 0.2 <= job["work"] < 5
+    assert job["start"] < job["end"] and job["end"] - job["start"] >= job["work"]

@@ -1,0 +1,219 @@
+"""Issue 9.4: the tokens trained on are the tokens drawn, and no EOS is added to a truncated
+sample. Run through the real sampler, label_online script and DPO trainer, with the toy
+word-level tokenizer and with a byte-level BPE tokenizer whose decode -> encode round trip fails.
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from types import SimpleNamespace
+
+import pytest
+import torch
+
+from allroads import models, training
+from allroads.io import read_jsonl, write_jsonl
+from allroads.logprobs import completion_logps
+from allroads.pairs import penalize_truncated, score_with_rm
+from allroads.sampling import HFSampler, encode_prompt, sample_row
+
+ROOT = Path(__file__).resolve().parents[1]
+H = 4  # max_new_tokens
+P_EOS = 0.3  # per-step EOS probability of the rigged policy: some samples finish, some do not
+PROMPTS = [
+    {"id": f"p{i}", "post": f"post {i}", "prompt": f"POST: bob likes cats and zoe owns boats {i}\nTL;DR:"}
+    for i in range(4)
+]  # fmt: skip
+HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
+
+
+def bpe_tokenizer():
+    """A byte-level BPE (GPT-NeoX style) trained on a few sentences: decode -> encode of random
+    token sequences does not give the tokens back (merges, and the sampler's space cleanup)."""
+    from tokenizers import Tokenizer, decoders, pre_tokenizers, trainers
+    from tokenizers import models as tm
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(tm.BPE(unk_token=None))
+    tok.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
+    tok.decoder = decoders.ByteLevel()
+    trainer = trainers.BpeTrainer(
+        vocab_size=300,
+        special_tokens=["<|endoftext|>", "<|padding|>"],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+    )
+    text = [p["prompt"] for p in PROMPTS] * 20 + ["bob likes cats . zoe owns boats ."] * 20
+    tok.train_from_iterator(text, trainer)
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, eos_token="<|endoftext|>", pad_token="<|padding|>"
+    )
+
+
+def save_models(tok, root: Path) -> tuple[str, str]:
+    """(policy, rm) dirs. The policy ignores its context and draws EOS with probability P_EOS,
+    every other token uniformly (final layer norm -> a constant unit vector, one logit set)."""
+    arch = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
+    policy = models.init_tiny_model(arch, tok, seed=0)
+    with torch.no_grad():
+        policy.gpt_neox.final_layer_norm.weight.zero_()
+        policy.gpt_neox.final_layer_norm.bias.zero_()
+        policy.gpt_neox.final_layer_norm.bias[0] = 1.0
+        out = policy.get_output_embeddings().weight
+        out[:, 0] = 0.0
+        out[tok.eos_token_id, 0] = float(
+            torch.log(torch.tensor(P_EOS / (1 - P_EOS) * (len(tok) - 1)))
+        )
+    models.save(policy, tok, root / "policy")
+    models.save(models.init_tiny_model(arch, tok, seed=1), tok, root / "rm")
+    torch.manual_seed(1)  # persist the RM's linear head, so every load scores alike
+    models.save(models.load_reward_model(root / "rm"), tok, root / "rm")
+    return str(root / "policy"), str(root / "rm")
+
+
+@pytest.fixture(scope="module", params=["word", "bpe"])
+def setup(request, tmp_path_factory):
+    tok = models.build_toy_tokenizer() if request.param == "word" else bpe_tokenizer()
+    if request.param == "word":  # the toy vocabulary has no digits: keep prompts in-vocabulary
+        prompts = [
+            {**p, "prompt": f"POST: bob likes cats{' .' * i}\nTL;DR:"}
+            for i, p in enumerate(PROMPTS)
+        ]
+    else:
+        prompts = PROMPTS
+    root = tmp_path_factory.mktemp(request.param)
+    policy, rm = save_models(tok, root)
+    samples = HFSampler(policy, batch_size=64).sample(prompts, 6, 1.0, H, seed=7)
+    return SimpleNamespace(
+        kind=request.param, tok=models.load_tokenizer(policy), prompts=prompts,
+        policy=policy, rm=rm, samples=samples, root=root,
+    )  # fmt: skip
+
+
+def test_sample_row_cuts_at_the_first_eos_and_never_adds_one():
+    tok = models.build_toy_tokenizer()
+    eos, pad = tok.eos_token_id, tok.pad_token_id
+    words = tok.convert_tokens_to_ids(["bob", "likes", "cats"])
+    done = sample_row({"id": "p"}, 0, [*words[:2], eos, pad, pad], eos, tok)
+    assert done["completion_ids"] == [*words[:2], eos] and done["truncated"] is False
+    cut = sample_row({"id": "p"}, 1, words, eos, tok)
+    assert cut["completion_ids"] == words and cut["truncated"] is True
+    assert cut["completion"] == " bob likes cats" and cut["id"] == "p#1"
+
+
+def test_samples_record_the_drawn_tokens_and_truncation(setup):
+    eos = setup.tok.eos_token_id
+    kinds = {s["truncated"] for s in setup.samples}
+    assert kinds == {True, False}  # the rigged policy gives both
+    for s in setup.samples:
+        ids = s["completion_ids"]
+        if s["truncated"]:
+            assert len(ids) == H and eos not in ids
+        else:
+            assert ids[-1] == eos and eos not in ids[:-1] and len(ids) <= H
+    again = HFSampler(setup.policy, batch_size=64).sample(setup.prompts, 6, 1.0, H, seed=7)
+    assert again == setup.samples  # the seed fixes the tokens
+    other = HFSampler(setup.policy, batch_size=64).sample(setup.prompts, 6, 1.0, H, seed=8)
+    assert other != setup.samples
+
+
+def test_rm_scores_exactly_the_drawn_tokens(setup):
+    s = next(x for x in setup.samples if x["truncated"])
+    p_ids = encode_prompt(setup.tok, setup.prompts[0]["prompt"])
+    got = score_with_rm(setup.rm, [p_ids, p_ids], [s["completion_ids"], [setup.tok.eos_token_id]])
+    rm = models.load_reward_model(setup.rm).eval()
+    rm.config.pad_token_id = setup.tok.pad_token_id
+    with torch.no_grad():
+        want = rm(input_ids=torch.tensor([p_ids + s["completion_ids"]])).logits[0, 0].item()
+        with_eos = p_ids + s["completion_ids"] + [setup.tok.eos_token_id]
+        forced = rm(input_ids=torch.tensor([with_eos])).logits[0, 0].item()
+    assert got[0] == pytest.approx(want, abs=1e-5)  # batched + padded = the tokens alone
+    assert got[0] != pytest.approx(forced, abs=1e-6)  # ... and not with an EOS appended
+
+
+def test_penalize_truncated_is_the_recipes_fixed_score():
+    scores, trunc = [3.0, 5.0, 10.0, 4.0], [False, False, True, False]
+    out = penalize_truncated(scores, trunc, -1.0)
+    assert out[2] == -1.0  # the truncated sample's RM score is replaced, whatever it was
+    assert out[:2] + out[3:] == [-1.0, 1.0, 0.0]  # finished: centred, comparisons unchanged
+    assert penalize_truncated(scores, trunc, None) == scores
+
+
+def label(setup, tmp: Path, penalty=-1.0) -> tuple[list[dict], dict]:
+    write_jsonl(tmp / "samples.jsonl", setup.samples)
+    write_jsonl(tmp / "prompts.jsonl", setup.prompts)
+    smk = SimpleNamespace(
+        input=SimpleNamespace(samples=str(tmp / "samples.jsonl"), prompts=str(tmp / "prompts.jsonl"),
+                              rm=setup.rm),
+        output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
+        params=SimpleNamespace(precision="fp32", batch_size=16, truncated_score=penalty),
+        log=[str(tmp / "label.log")], rule="label_online", wildcards={}, threads=1,
+    )  # fmt: skip
+    runpy.run_path(str(ROOT / "scripts/label_online.py"), init_globals={"snakemake": smk})
+    return read_jsonl(tmp / "pairs.jsonl"), json.loads((tmp / "stats.json").read_text())
+
+
+def test_online_dpo_trains_on_the_sampled_tokens(setup, tmp_path):
+    tok, eos = setup.tok, setup.tok.eos_token_id
+    pairs, stats = label(setup, tmp_path, penalty=None)
+    assert pairs and stats["truncated_samples"] == sum(s["truncated"] for s in setup.samples)
+    drawn = {(s["prompt_id"], tuple(s["completion_ids"])): s for s in setup.samples}
+    for pair in pairs:
+        assert pair["prompt_ids"] == encode_prompt(tok, pair["prompt"])
+        for side in ("chosen", "rejected"):
+            s = drawn[(pair["id"], tuple(pair[f"{side}_ids"]))]  # a sample as drawn
+            assert pair[f"{side}_truncated"] == s["truncated"] and pair[side] == s["completion"]
+    if setup.kind == "bpe":  # the old path (text -> tokens) would train on other tokens
+        retok = [
+            tok(p["prompt"] + p["chosen"])["input_ids"] != p["prompt_ids"] + p["chosen_ids"]
+            for p in pairs
+        ]
+        assert any(retok)
+    assert any(p["chosen_truncated"] or p["rejected_truncated"] for p in pairs)
+
+    T = 0.1
+    trainer, _ = training.make_dpo_trainer(
+        setup.policy, pairs, HP, 0, "fp32", str(tmp_path / "dpo"), ref_dir=setup.policy,
+        ref_temperature=T,
+    )  # fmt: skip
+    data = trainer.train_dataset
+    assert data["prompt_ids"] == [p["prompt_ids"] for p in pairs]
+    assert data["chosen_ids"] == [p["chosen_ids"] for p in pairs]  # no EOS added, no re-tokenizing
+    assert data["rejected_ids"] == [p["rejected_ids"] for p in pairs]
+    for p, row in zip(pairs, data, strict=True):
+        for side in ("chosen", "rejected"):  # no EOS where the policy drew none
+            ids = row[f"{side}_ids"]
+            assert (ids[-1] != eos and len(ids) == H) if p[f"{side}_truncated"] else ids[-1] == eos
+    # the reference log-probs are of those very tokens, logits / T
+    ref = models.load_policy(setup.policy).eval()
+    for p, row in zip(pairs, data, strict=True):
+        ids = torch.tensor([p["prompt_ids"] + p["chosen_ids"]])
+        mask = torch.tensor([[0] * len(p["prompt_ids"]) + [1] * len(p["chosen_ids"])])
+        with torch.no_grad():
+            want = completion_logps(ref, ids, torch.ones_like(ids), mask, T).item()
+        assert row["ref_chosen_logps"] == pytest.approx(want, rel=1e-4, abs=1e-4)
+    batch = trainer.data_collator([data[0]])
+    n = len(pairs[0]["prompt_ids"]) + len(pairs[0]["chosen_ids"])
+    assert batch["input_ids"][0, :n].tolist() == pairs[0]["prompt_ids"] + pairs[0]["chosen_ids"]
+
+
+def test_truncated_samples_get_the_configured_score(setup, tmp_path):
+    pairs, stats = label(setup, tmp_path, penalty=-1e6)
+    assert stats["truncated_score"] == -1e6
+    all_cut = {
+        pid for pid in {s["prompt_id"] for s in setup.samples}
+        if all(s["truncated"] for s in setup.samples if s["prompt_id"] == pid)
+    }  # fmt: skip
+    for p in pairs:  # a truncated sample only wins where every sample is truncated
+        assert not p["chosen_truncated"] or p["id"] in all_cut
+        if p["rejected_truncated"]:
+            assert p["score_rejected"] == -1e6
+    assert any(p["rejected_truncated"] for p in pairs)
+
+
+def test_mixed_rows_name_the_row():
+    rows = [{"prompt_ids": [1], "chosen_ids": [2], "rejected_ids": [3], "id": "a"},
+            {"prompt": "x", "chosen": "y", "rejected": "z", "id": "b"}]  # fmt: skip
+    with pytest.raises(ValueError, match=r"row 2 \(b\)"):
+        training.preference_dataset(rows)
