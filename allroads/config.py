@@ -63,12 +63,24 @@ def parse_cli_config(entries: Iterable[str] | None) -> dict[str, Any]:
     return out
 
 
-def apply_cli_config(config: dict[str, Any], entries: Iterable[str] | None) -> set[str]:
+def apply_cli_config(config: dict[str, Any], entries: Iterable[str] | None) -> dict[str, Any]:
     """Merge the YAML-parsed ``--config`` entries into ``config`` (in place, over Snakemake's
-    string-valued version of them); return the top-level keys they set."""
+    string-valued version of them); return them (for :func:`validate`'s ``cli``)."""
     overrides = parse_cli_config(entries)
     _merge(config, overrides)
-    return set(overrides)
+    return overrides
+
+
+def _set_by(overrides: dict[str, Any], path: Sequence) -> bool:
+    """Whether the value at ``path`` was set by ``overrides`` (itself or an enclosing list)."""
+    node: Any = overrides
+    for p in path:
+        if not isinstance(node, dict):
+            return True  # inside a list (or scalar) given whole on the command line
+        if str(p) not in node:
+            return False
+        node = node[str(p)]
+    return not isinstance(node, dict)  # a mapping merges: its other keys came from the file
 
 
 def config_source(configfiles: Sequence[str | os.PathLike], default: str = "config.yaml") -> str:
@@ -86,18 +98,15 @@ def validate(
     config: dict[str, Any],
     schema_path: str | Path | None = None,
     source: str = "config",
-    cli_keys: Iterable[str] = (),
+    cli: dict[str, Any] | None = None,
 ) -> None:
     """Raise ConfigError listing every problem as ``<source>: key a.b.c: message``, where
-    ``<source>`` is ``--config`` for the top-level keys in ``cli_keys`` (set on the command
-    line)."""
+    ``<source>`` is ``--config`` for a value set on the command line (``cli``, as returned by
+    :func:`apply_cli_config`)."""
     import jsonschema
 
-    cli_keys = set(cli_keys)
-
     def where(path) -> str:
-        path = list(path)
-        return "--config" if path and str(path[0]) in cli_keys else source
+        return "--config" if cli and _set_by(cli, list(path)) else source
 
     schema = _load_schema(Path(schema_path) if schema_path else SCHEMA_DIR / "config.schema.yaml")
     validator = jsonschema.Draft202012Validator(schema)
@@ -129,6 +138,8 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         problems.append(("task.toy", "required when task.kind is 'toy'"))
     if cfg["task"]["kind"] == "tldr" and "tldr" not in cfg["task"]:
         problems.append(("task.tldr", "required when task.kind is 'tldr'"))
+    if cfg["online"].get("ranker") == "oracle" and cfg["task"]["kind"] != "toy":
+        problems.append(("online.ranker", "the oracle ranker needs the toy task's hidden reward"))
     if "oracle" in cfg["judge"]["use"] and cfg["task"]["kind"] != "toy":
         problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:

@@ -59,14 +59,21 @@ def score_with_rm(
     device = models.default_device()
     rm = models.load_reward_model(rm_dir, precision, device).eval()
     rm.config.pad_token_id = tok.pad_token_id
-    seqs = [list(p) + list(c) for p, c in zip(prompt_ids, completion_ids, strict=True)]
-    out: list[float] = []
-    for i in tqdm(range(0, len(seqs), batch_size), desc="RM scoring", mininterval=2):
-        chunk = seqs[i : i + batch_size]
+    seqs = [tuple(p) + tuple(c) for p, c in zip(prompt_ids, completion_ids, strict=True)]
+    # n samples of one prompt at a low temperature repeat each other: score every distinct
+    # sequence once, longest first (batches of similar length pad little), and map back
+    unique = sorted(set(seqs), key=lambda q: (-len(q), q))
+    scored: dict[tuple, float] = {}
+    for i in tqdm(range(0, len(unique), batch_size), desc="RM scoring", mininterval=2):
+        chunk = unique[i : i + batch_size]
         # right padding; the RM pools the last non-pad token of each row
-        enc = tok.pad({"input_ids": chunk}, padding=True, padding_side="right", return_tensors="pt")
+        enc = tok.pad(
+            {"input_ids": [list(q) for q in chunk]}, padding=True, padding_side="right",
+            return_tensors="pt",
+        )  # fmt: skip
         enc = enc.to(device)
-        out.extend(rm(**enc).logits[:, 0].float().cpu().tolist())
+        scored.update(zip(chunk, rm(**enc).logits[:, 0].float().cpu().tolist(), strict=True))
+    out = [scored[q] for q in seqs]
     return out
 
 

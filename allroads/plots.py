@@ -28,7 +28,7 @@ def winrate_bars(table: pd.DataFrame, policies: list[str], outputs: list[str], t
     over seeds."""
     has_ci = "ci_low" in table
     sizes = list(dict.fromkeys(table["size"]))
-    fig, ax = plt.subplots(figsize=(1.6 + 1.3 * len(policies) * len(sizes) / 2, 3.6))
+    fig, ax = plt.subplots(figsize=(3.8 + 1.3 * len(policies) * len(sizes) / 2, 3.6))
     width = 0.8 / len(policies)
     for i, pol in enumerate(policies):
         sub = table[table["policy"] == pol].set_index("size").reindex(sizes)
@@ -42,10 +42,13 @@ def winrate_bars(table: pd.DataFrame, policies: list[str], outputs: list[str], t
     ax.set_xticks(range(len(sizes)), sizes)
     ax.set_ylabel("winrate vs. reference (%)")
     ax.set_title(title, fontsize=10)
-    ax.axhline(50, color="grey", lw=0.8, ls="--")
+    ax.axhline(50, color="grey", lw=0.8, ls="--", label="50%: as good as the reference")
     n_seeds = int(table["n_seeds"].max())
     bars = "95% CI (prompts)" if has_ci else "± SE"
-    ax.legend(fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean, {bars}", title_fontsize=8)
+    ax.legend(  # beside the axes: no bar, error bar or the 50% line runs through it
+        fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean, {bars}", title_fontsize=8,
+        loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
+    )  # fmt: skip
     fig.tight_layout()
     for out in outputs:
         with atomic_path(out) as tmp:

@@ -377,7 +377,7 @@ def copy_document(rng: random.Random, two_word: bool = False) -> dict:
 def pretraining_corpus(task_cfg: dict, n: int, seed: int) -> list[dict]:
     """``n`` documents for the tiny base models, disjoint from every split (its own seed):
     posts with noisy references, a ``pretrain_copy_fraction`` of them replaced by
-    :func:`copy_document`\ s."""
+    :func:`copy_document` documents."""
     cfg = dict(task_cfg, splits={"sft_train": n, "sft_val": 0, "sft_test": 0, "pft_train": 0,
                                  "pft_val": 0})  # fmt: skip
     rows = build_splits(cfg, seed)["sft_train"]

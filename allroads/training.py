@@ -382,7 +382,9 @@ def run(spec: dict[str, Any], out_dir: str) -> dict[str, Any]:
     """Train one stage (``spec["stage"]``) into ``out_dir``; every launched process runs it."""
     if world_size() != spec["nprocs"]:
         raise RuntimeError(f"{world_size()} processes started; the job asked for {spec['nprocs']}")
-    torch.set_num_threads(max(1, int(spec.get("threads", 1))))
+    # the job's Snakemake `threads`, from the shell (kept out of the spec: a different --cores
+    # must not count as a changed job)
+    torch.set_num_threads(max(1, int(os.environ.get("OMP_NUM_THREADS") or spec.get("threads", 1))))
     stage = spec["stage"]
     if stage not in REQUIRED:
         raise ValueError(f"spec key stage: {stage!r} is not one of {sorted(REQUIRED)}")

@@ -27,3 +27,4 @@ with tempfile.TemporaryDirectory() as d:
         f"default target (fig3, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
     )
     print((Path(cfg["results"]) / "tables/fig3.oracle.md").read_text())
+    print((Path(cfg["results"]) / "tables/diagnostics.md").read_text())

@@ -3,7 +3,7 @@
 Reads the rule logs of an existing results folder (a full run from scratch, e.g. the default
 `snakemake --cores 2`): every job's first log line records its start-up time (process start
 to the job body: interpreter, Snakemake's preamble, the script's imports) and its last line the
-job's own time ("done in"). Prints, per rule, the median start-up, work and total per job;
+job's own time ("done in"; training jobs log only that). Prints, per rule, the median start-up, work and total per job;
 the median start-up of the light jobs (target: <= 1.5 s); and for the whole run the sum of
 work, the wall time (first process start to last "done") and their ratio.
 
@@ -36,7 +36,8 @@ LIGHT = {  # rule -> its script: no model in the job, so start-up is pure overhe
 TARGET_S = 1.5
 STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})"
 FIRST = re.compile(STAMP + r" \S+ INFO rule (\w+) wildcards .* startup ([\d.]+) s")
-DONE = re.compile(STAMP + r" \S+ INFO rule (\w+) done in ([\d.]+) s")
+ANY = re.compile(STAMP + " ")
+DONE = re.compile(STAMP + r" \S+ INFO .*\b(\w+) done in ([\d.]+) s")
 HEAVY = ("torch", "transformers", "trl")
 PREAMBLE = (
     "import pickle; import snakemake.io; from snakemake.logging import logger; "
@@ -48,31 +49,35 @@ def _time(stamp: str) -> float:
     return datetime.strptime(stamp, "%Y-%m-%d %H:%M:%S,%f").timestamp()
 
 
-def parse_log(path: Path) -> dict | None:
-    """One job's log -> {rule, start, startup, work, end} (seconds), None if unfinished or
-    written by an older version without the start-up field."""
-    first = done = None
+def parse_log(path: Path, logs: Path | None = None) -> dict | None:
+    """One job's log -> {rule, start, startup, work, end} (seconds), None if unfinished.
+
+    Jobs run through allroads.jobs.job() log their start-up; training jobs (``shell:`` ``python
+    -m allroads.training``) log only "done in": their start-up is None, their start the first
+    log line (after their imports), their rule the log's folder under ``logs``."""
+    first = stamp = done = None
     with open(path, errors="replace") as f:
         for line in f:
             if first is None and (m := FIRST.match(line)):
                 first = m
-            elif m := DONE.match(line):
+            if stamp is None and (m := ANY.match(line)):
+                stamp = m[1]
+            if m := DONE.match(line):
                 done = m
-    if first is None or done is None:
+    if done is None or stamp is None:
         return None
-    startup = float(first[3])
-    t_first = _time(first[1])
-    return {
-        "rule": first[2],
-        "start": t_first - startup,
-        "startup": startup,
-        "work": float(done[3]),
-        "end": _time(done[1]),
-    }
+    if first is not None:
+        rule, startup, start = first[2], float(first[3]), _time(first[1]) - float(first[3])
+    else:
+        rel = path.relative_to(logs) if logs else Path(path.name)
+        rule, startup, start = rel.parts[0].removesuffix(".log"), None, _time(stamp)
+    return {"rule": rule, "start": start, "startup": startup, "work": float(done[3]),
+            "end": _time(done[1])}  # fmt: skip
 
 
 def report(results: Path, cores: int) -> int:
-    jobs = [j for p in sorted((results / "logs").rglob("*.log")) if (j := parse_log(p))]
+    logs = results / "logs"
+    jobs = [j for p in sorted(logs.rglob("*.log")) if (j := parse_log(p, logs))]
     if not jobs:
         print(f"no finished job logs with start-up times under {results / 'logs'}")
         return 1
@@ -80,15 +85,22 @@ def report(results: Path, cores: int) -> int:
     for j in jobs:
         by_rule.setdefault(j["rule"], []).append(j)
     med = statistics.median
+
+    def fmt(values) -> str:
+        values = [v for v in values if v is not None]
+        return f"{med(values):.2f}" if values else "n/a"
+
     print(f"{results}: {len(jobs)} jobs")
     print(f"{'rule':<14} {'jobs':>4} {'start-up s':>10} {'work s':>8} {'total s':>8}  (medians)")
     for rule in sorted(by_rule, key=lambda r: min(j["start"] for j in by_rule[r])):
         js = by_rule[rule]
         print(
             f"{rule + ('*' if rule in LIGHT else ''):<14} {len(js):>4} "
-            f"{med(j['startup'] for j in js):>10.2f} {med(j['work'] for j in js):>8.2f} "
-            f"{med(j['end'] - j['start'] for j in js):>8.2f}"
+            f"{fmt(j['startup'] for j in js):>10} {fmt(j['work'] for j in js):>8} "
+            f"{fmt(j['end'] - j['start'] for j in js):>8}"
         )
+    if any(j["startup"] is None for j in jobs):
+        print("  n/a: a training job logs no start-up; its total starts at its first log line")
     light = [j["startup"] for j in jobs if j["rule"] in LIGHT]
     if light:
         m = med(light)
@@ -99,9 +111,9 @@ def report(results: Path, cores: int) -> int:
         )
     wall = max(j["end"] for j in jobs) - min(j["start"] for j in jobs)
     work = sum(j["work"] for j in jobs)
-    startup = sum(j["startup"] for j in jobs)
+    startup = sum(j["startup"] or 0.0 for j in jobs)
     print(
-        f"run: wall {wall:.1f} s, work {work:.1f} s, start-up {startup:.1f} s summed over jobs; "
+        f"run: wall {wall:.1f} s, work {work:.1f} s, start-up {startup:.1f} s (known) summed over jobs; "
         f"work/wall {work / wall:.2f} (of {cores} cores: {work / (wall * cores):.0%} busy "
         f"with work)"
     )

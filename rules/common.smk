@@ -16,8 +16,8 @@ from allroads.config import (
 
 try:
     # --config values as YAML (Snakemake reads `seeds=[0,1]` as ["0", "1"]), then validation
-    _cli_keys = apply_cli_config(config, workflow.config_settings.config_args)
-    validate(config, source=config_source(workflow.overwrite_configfiles), cli_keys=_cli_keys)
+    _cli = apply_cli_config(config, workflow.config_settings.config_args)
+    validate(config, source=config_source(workflow.overwrite_configfiles), cli=_cli)
 except ConfigError as e:
     print(e, file=sys.stderr)  # the message names the file (or --config) and the key
     sys.exit(1)
@@ -134,7 +134,7 @@ def train_spec(stage, **fields):
     """`params.spec` of a training rule: the JSON argument of `python -m allroads.training`.
     Inputs `init`, `train` (and `ref`); a callable field is called with the wildcards."""
 
-    def spec(wildcards, input, output, threads, resources):
+    def spec(wildcards, input, output, resources):
         f = {k: v(wildcards) if callable(v) else v for k, v in fields.items()}
         if "seed" not in f:
             f["seed"] = int(wildcards.seed)
@@ -145,7 +145,6 @@ def train_spec(stage, **fields):
             out=output[0],
             precision=PRECISION,
             nprocs=_launch.num_processes(resources.gpu),
-            threads=threads,
             **f,
         )
 

@@ -30,7 +30,7 @@ rule offline_dpo:
             policy_temperature=1.0,
         ),
     shell:
-        "{params.launch} {params.spec:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"
 
 
 rule online_dpo:
@@ -66,4 +66,4 @@ rule online_dpo:
             ),
         ),
     shell:
-        "{params.launch} {params.spec:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

@@ -43,5 +43,6 @@ rule label_online:
         precision=PRECISION,
         batch_size=config["sampler"].get("batch_size", 256),
         truncated_score=config["online"].get("truncated_score", -1.0),
+        ranker=config["online"].get("ranker", "global_rm"),
     script:
         "../scripts/label_online.py"

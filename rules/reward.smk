@@ -17,4 +17,4 @@ rule global_rm:
         launch=launch_cmd,
         spec=train_spec("global_rm", hp=config["train"]["global_rm"]),
     shell:
-        "{params.launch} {params.spec:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

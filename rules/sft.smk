@@ -11,7 +11,7 @@ rule sft:
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
-    threads: 1
+    threads: ALL_CORES  # one SFT per size runs alone in the DAG: give it the idle cores
     resources:
         **job_resources("sft"),
     params:
@@ -22,4 +22,4 @@ rule sft:
             **({} if SFT_PER_SEED else {"seed": SFT_SEED}),
         ),
     shell:
-        "{params.launch} {params.spec:q} > {log} 2>&1"
+        "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

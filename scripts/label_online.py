@@ -31,13 +31,18 @@ with job(snakemake) as log:
             raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the PFT prompts")
     tok = load_tokenizer(snakemake.input.rm)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
-    raw = score_with_rm(
-        snakemake.input.rm,
-        [prompt_ids[s["prompt_id"]] for s in samples],
-        [s["completion_ids"] for s in samples],
-        snakemake.params.precision,
-        snakemake.params.batch_size,
-    )
+    if snakemake.params.ranker == "oracle":  # toy control: the hidden reward ranks (no RM)
+        from allroads.toytask import true_reward
+
+        raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
+    else:
+        raw = score_with_rm(
+            snakemake.input.rm,
+            [prompt_ids[s["prompt_id"]] for s in samples],
+            [s["completion_ids"] for s in samples],
+            snakemake.params.precision,
+            snakemake.params.batch_size,
+        )
     truncated = [bool(s["truncated"]) for s in samples]
     scores = penalize_truncated(raw, truncated, snakemake.params.truncated_score)
     pairs, stats = select_pairs(samples, scores)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from allroads.config import ConfigError, parse_cli_config, validate
+from allroads.config import ConfigError, apply_cli_config, parse_cli_config, validate
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -105,3 +105,15 @@ def test_no_between_workflow_cache_warnings_without_cache(tmp_path):
     rc, out = dry_run("--config", f"results={tmp_path}/r")
     assert rc == 0, out[-2000:]
     assert "eligible for caching" not in out
+
+
+def test_errors_name_where_the_value_came_from():
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["train"]["sft"]["lr"] = "fast"  # in the file
+    cli = apply_cli_config(cfg, ["train={dpo: {beta: -1}}"])  # on the command line
+    with pytest.raises(ConfigError) as e:
+        validate(cfg, source="my.yaml", cli=cli)
+    assert "my.yaml: key train.sft.lr: 'fast' is not of type 'number'" in str(e.value)
+    assert "--config: key train.dpo.beta: -1 is less than or equal to the minimum of 0" in str(
+        e.value
+    )

@@ -32,9 +32,10 @@ GPU_RULES = {
     "sample_online": "sample",
     "sample_eval": "sample",
     "label_online": "score",
+    "diagnose": "score",
 }
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo"}
-CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3"}
+CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3", "table_diagnostics"}
 
 
 def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
@@ -101,11 +102,13 @@ def test_exact_job_counts_per_rule(dag):
         "judge": n_judge * n_pol * runs,
         "table_fig3": n_judge,
         "figure_fig3": n_judge,
+        "diagnose": runs,  # did every model of each (size, seed) learn
+        "table_diagnostics": 1,
         "all": 1,
     }
     assert Counter(j["rule"] for j in jobs) == expected
-    assert f"total              {sum(expected.values())}" in out  # 181
-    assert sum(expected.values()) == 181
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 191
+    assert sum(expected.values()) == 191
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):

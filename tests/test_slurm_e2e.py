@@ -60,7 +60,7 @@ COMPARED = [
     "data/eval_prompts.jsonl",
     "eval/toy-s/seed0/sft.samples.jsonl",
     "eval/toy-s/seed0/sft.judge-oracle.jsonl",
-    "models/toy-s/seed0/sft/model.safetensors",
+    "models/toy-s/sft/model.safetensors",  # one SFT per size (Section 3)
 ]
 
 

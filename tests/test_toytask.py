@@ -10,32 +10,72 @@ from allroads.io import read_jsonl
 POST = "about trent\nso trent hates maps . rupert owns phones . um trent sold boats . erin cooked hats ."
 CFG = dict(
     splits=dict(sft_train=50, sft_val=5, sft_test=5, pft_train=3000, pft_val=5),
-    salient_facts=[2, 3], distractor_facts=[3, 4], reference_noise=0.3, label_temperature=1.1,
+    salient_facts=[2, 3], distractor_facts=[3, 5], reference_noise=0.3, label_temperature=1.3,
 )  # fmt: skip
 
 
 def test_reward_by_hand():
     r = toytask.true_reward
-    assert r(POST, " trent hates maps sold boats") == pytest.approx(2.25)  # both facts + topic
+    # 'hates' comes before 'sold' in RELATIONS: the canonical order is hates, sold
+    assert r(POST, " trent hates maps sold boats") == pytest.approx(2.75)  # facts+order+topic
+    assert r(POST, " trent sold boats hates maps") == pytest.approx(2.25)  # out of order
     assert r(POST, " trent hates maps") == pytest.approx(1.25)  # one fact missing
-    assert r(POST, " hates maps sold boats") == pytest.approx(2.0)  # no topic
+    assert r(POST, " hates maps sold boats") == pytest.approx(2.5)  # no topic
     assert r(POST, " trent hates maps owns phones") == pytest.approx(0.75)  # distractor fact
     assert r(POST, " trent hates maps hates maps") == pytest.approx(1.0)  # repetition
     assert r(POST, " trent hates cats") == pytest.approx(-0.25)  # 'cats' not in the post
     assert r(POST, " trent hates maps sold boats" + " so" * 5) == pytest.approx(
-        2.25 - 0.4
+        2.75 - 0.4
     )  # too long
     assert r(POST, "") == 0.0
 
 
-def test_perfect_summary_is_optimal_among_generators():
+def test_two_word_reward_by_hand():
+    r, post = (
+        toytask.true_reward,
+        "about trent (two words)\nso trent hates maps . rupert owns phones .",
+    )
+    assert r(post, " hates maps") == pytest.approx(1.0)
+    assert r(post, " owns phones") == pytest.approx(-0.5)  # the distractor's fact
+    assert r(post, " trent hates maps") == pytest.approx(0.5)  # three words, no topic bonus
+    assert r(post, " hates cats") == pytest.approx(-0.5)  # not in the post
+
+
+@pytest.mark.parametrize("two_word", [False, True])
+def test_perfect_summary_is_optimal_among_generators(two_word):
     rng = random.Random(0)
+    sal = (1, 1) if two_word else (2, 3)
     for _ in range(200):
-        post = toytask._make_post(rng, (2, 3), (3, 4))
+        post = toytask._make_post(rng, sal, (3, 5))
+        text = toytask.judge_post(post, two_word)
+        best = toytask.true_reward(text, toytask.perfect_summary(post, two_word))
+        for name, gen in toytask._candidate_generators(post, rng, two_word).items():
+            assert toytask.true_reward(text, gen()) <= best, name
+
+
+def test_generation_needs_the_canonical_order_and_verification_sees_it():
+    """The default variant rewards the canonical order, which the post does not give: copying
+    the topic's facts in the order of the post loses reward on a good share of posts."""
+    rng = random.Random(1)
+    worse = 0
+    for _ in range(300):
+        post = toytask._make_post(rng, (2, 3), (3, 5))
         text = toytask.judge_post(post)
-        best = toytask.true_reward(text, toytask.perfect_summary(post))
-        for gen in toytask._candidate_generators(post, rng).values():
-            assert toytask.true_reward(text, gen()) <= best
+        in_post_order = " " + " ".join([post.topic] + [w for f in post.salient for w in f])
+        worse += toytask.true_reward(text, in_post_order) < toytask.true_reward(
+            text, toytask.perfect_summary(post)
+        )
+    assert worse > 150
+
+
+def test_control_variant_is_two_words_with_a_two_word_prompt():
+    cfg = dict(CFG, salient_facts=[1, 1], two_word=True)
+    splits = toytask.build_splits(cfg, seed=0)
+    for row in splits["sft_train"]:
+        assert row["prompt"].endswith("Two-Word TL;DR:")
+        assert row["post"].split("\n")[0].endswith("(two words)")
+        assert len(row["reference"].split()) == 2
+    assert toytask.label_agreement(splits["pft_train"]) > 0.6
 
 
 def test_label_noise_like_human_agreement():
@@ -82,3 +122,17 @@ def test_pretraining_corpus_mixes_copy_documents(tmp_path):
     task_docs = [r for r in rows if r not in copies]
     assert task_docs and all(r["post"].startswith("about ") for r in task_docs)
     assert not split_posts & {r["post"] for r in task_docs}
+
+
+def test_default_pretraining_never_shows_the_task_answer(tmp_path):
+    """With the default config the tiny models pretrain on copying only: no document pairs a
+    task post with its summary, so what SFT and preference training add is measurable."""
+    import yaml
+
+    default = yaml.safe_load(open(tasks.__file__.replace("allroads/tasks.py", "config.yaml")))
+    toy = dict(default["task"]["toy"], pretrain=300)
+    tasks.build({"kind": "toy", "seed": 3, "n_eval_prompts": 5, "toy": toy}, {}, tmp_path)
+    rows = read_jsonl(tmp_path / "pretrain.jsonl")
+    assert len(rows) == 300
+    assert all(r["reference"] == " " + r["post"] for r in rows)  # copy documents only
+    assert not any(r["post"].startswith("about ") for r in rows)

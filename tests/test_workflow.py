@@ -72,12 +72,12 @@ def test_default_dag_dry_run(tmp_path):
         "data": 1, "base": sizes, "sft": sizes, "global_rm": n, "offline_dpo": 2 * n,
         "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
         "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
-        "table_fig3": 1, "figure_fig3": 1, "all": 1,
+        "table_fig3": 1, "figure_fig3": 1, "diagnose": n, "table_diagnostics": 1, "all": 1,
     }  # fmt: skip
 
 
 SMALL = copy.deepcopy(DEFAULT)
-# --configfile is merged onto config.yaml, so `models` keeps toy-s/toy-m: `sizes` picks toy-xs
+# --configfile replaces config.yaml: SMALL is a whole config (a copy of it), toy-xs its one model
 SMALL.update(
     sizes=["toy-xs"],
     seeds=[0, 1],
