@@ -130,11 +130,21 @@ def launch_cmd(wildcards, resources):
     )
 
 
-def train_spec(stage, **fields):
-    """`params.spec` of a training rule: the JSON argument of `python -m allroads.training`.
-    Inputs `init`, `train` (and `ref`); a callable field is called with the wildcards."""
+def train_params(stage, **fields):
+    """`params` of a training rule: `spec`, the JSON argument of `python -m allroads.training`
+    (inputs `init`, `train`, maybe `ref`; a callable field is called with the wildcards), and
+    `settings`, the same without any path. Snakemake ignores params computed from input or
+    output files when deciding what to rerun, so `settings` is what makes a changed
+    hyperparameter rerun the job. The GPU count is read from config like the resources are."""
+    gpus = res(stage, "gpu", 0)
 
-    def spec(wildcards, input, output, resources):
+    def settings(wildcards):
+        f = {k: v(wildcards) if callable(v) else v for k, v in fields.items() if k != "ref"}
+        f.setdefault("seed", int(wildcards.seed) if "seed" in wildcards.keys() else None)
+        nprocs = _launch.num_processes(gpus(wildcards))
+        return _launch.spec_json(stage=stage, precision=PRECISION, nprocs=nprocs, **f)
+
+    def spec(wildcards, input, output):
         f = {k: v(wildcards) if callable(v) else v for k, v in fields.items()}
         if "seed" not in f:
             f["seed"] = int(wildcards.seed)
@@ -144,11 +154,11 @@ def train_spec(stage, **fields):
             train=input.train,
             out=output[0],
             precision=PRECISION,
-            nprocs=_launch.num_processes(resources.gpu),
+            nprocs=_launch.num_processes(gpus(wildcards)),
             **f,
         )
 
-    return spec
+    return {"spec": spec, "settings": settings}
 
 
 def eval_targets(judge):

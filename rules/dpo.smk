@@ -18,8 +18,7 @@ rule offline_dpo:
     resources:
         **job_resources("dpo"),
     params:
-        launch=launch_cmd,
-        spec=train_spec(
+        **train_params(
             "dpo",
             hp=lambda wc: dict(
                 config["train"]["dpo"],
@@ -29,6 +28,7 @@ rule offline_dpo:
             ref_temperature=1.0,
             policy_temperature=1.0,
         ),
+        launch=launch_cmd,
     shell:
         "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"
 
@@ -53,8 +53,7 @@ rule online_dpo:
     resources:
         **job_resources("dpo"),
     params:
-        launch=launch_cmd,
-        spec=train_spec(
+        **train_params(
             "dpo",
             hp=config["train"]["dpo"],
             ref=online_generator,
@@ -65,5 +64,6 @@ rule online_dpo:
                 else 1.0
             ),
         ),
+        launch=launch_cmd,
     shell:
         "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

@@ -14,7 +14,7 @@ rule global_rm:
     resources:
         **job_resources("global_rm"),
     params:
+        **train_params("global_rm", hp=config["train"]["global_rm"]),
         launch=launch_cmd,
-        spec=train_spec("global_rm", hp=config["train"]["global_rm"]),
     shell:
         "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

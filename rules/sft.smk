@@ -15,11 +15,11 @@ rule sft:
     resources:
         **job_resources("sft"),
     params:
-        launch=launch_cmd,
-        spec=train_spec(
+        **train_params(
             "sft",
             hp=config["train"]["sft"],
             **({} if SFT_PER_SEED else {"seed": SFT_SEED}),
         ),
+        launch=launch_cmd,
     shell:
         "OMP_NUM_THREADS={threads} {params.launch} {params.spec:q} > {log} 2>&1"

@@ -31,7 +31,9 @@ with job(snakemake) as log:
             raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the PFT prompts")
     tok = load_tokenizer(snakemake.input.rm)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
-    if snakemake.params.ranker == "oracle":  # toy control: the hidden reward ranks (no RM)
+    if (
+        getattr(snakemake.params, "ranker", "global_rm") == "oracle"
+    ):  # toy control: the hidden reward ranks (no RM)
         from allroads.toytask import true_reward
 
         raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]

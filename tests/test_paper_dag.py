@@ -160,6 +160,9 @@ def test_training_jobs_show_their_launch_command(dag):
         if not m or m.group(1) not in TRAINING:
             continue
         cmd = re.search(r"^Shell command: (.*)$", block, re.M).group(1)
+        # the job's threads reach torch through the environment, not the (rerun-triggering) spec
+        assert re.match(r"OMP_NUM_THREADS=\d+ ", cmd), cmd
+        cmd = cmd.split(" ", 1)[1]
         size = re.search(r"wildcards: size=([\w.-]+)", block).group(1)
         if size == "pythia-6.9b":
             assert cmd.startswith(

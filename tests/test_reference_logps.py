@@ -3,27 +3,12 @@
 
 import pytest
 import torch
+from dpo_rows import ROWS, logp_by_hand
 
 from allroads import models, training
 from allroads.logprobs import completion_logps
 
-ROWS = [
-    {"prompt": "SUBREDDIT: r/toy\n\nTITLE: about bob\n\nPOST: bob likes cats .\n\nTL;DR:",
-     "chosen": " bob likes cats", "rejected": " cats cats"},
-    {"prompt": "SUBREDDIT: r/toy\n\nTITLE: about zoe\n\nPOST: zoe owns boats . so ivan sold maps .\n\nTL;DR:",
-     "chosen": " zoe owns boats", "rejected": " ivan sold maps so"},
-]  # fmt: skip
 HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
-
-
-def manual_logp(model, tok, prompt, completion, T):
-    p = tok(prompt)["input_ids"]
-    c = tok(completion + tok.eos_token)["input_ids"]
-    ids = torch.tensor([p + c])
-    with torch.no_grad():
-        logits = model(input_ids=ids).logits[0] / T
-    lp = torch.log_softmax(logits, -1)
-    return sum(lp[len(p) + i - 1, t].item() for i, t in enumerate(c))
 
 
 def test_completion_logps_scales_logits(tiny_model_dir):
@@ -36,7 +21,7 @@ def test_completion_logps_scales_logits(tiny_model_dir):
         for T in (1.0, 0.1):
             got = completion_logps(model, ids, torch.ones_like(ids), mask, T).item()
             assert got == pytest.approx(
-                manual_logp(model, tok, ROWS[0]["prompt"], ROWS[0]["chosen"], T), rel=1e-5
+                logp_by_hand(model, tok, ROWS[0]["prompt"], ROWS[0]["chosen"], T), rel=1e-5
             )
         # sharper at low temperature: different value
         assert completion_logps(
@@ -59,10 +44,10 @@ def test_trainer_uses_tempered_reference(tiny_model_dir, tmp_path, T, precision)
     ref = models.load_policy(tiny_model_dir).eval()
     for i, row in enumerate(ROWS):
         assert ds[i]["ref_chosen_logps"] == pytest.approx(
-            manual_logp(ref, tok, row["prompt"], row["chosen"], T), rel=1e-5
+            logp_by_hand(ref, tok, row["prompt"], row["chosen"], T), rel=1e-5
         )
         assert ds[i]["ref_rejected_logps"] == pytest.approx(
-            manual_logp(ref, tok, row["prompt"], row["rejected"], T), rel=1e-5
+            logp_by_hand(ref, tok, row["prompt"], row["rejected"], T), rel=1e-5
         )
 
 

@@ -15,6 +15,7 @@ import yaml
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+DEFAULT_SIZE = DEFAULT["sizes"][0]  # the test dry-runs the default sizes (one)
 
 
 def dry_run(tmp: Path, **overrides) -> str:
@@ -40,7 +41,7 @@ def jobs(out: str, rule: str) -> list[dict[str, str]]:
 @pytest.mark.parametrize("per_seed", [False, True])
 def test_sft_checkpoints_per_size_or_per_seed(tmp_path, per_seed):
     out = dry_run(tmp_path, sft_per_seed=per_seed)
-    r = tmp_path / "r" / "models" / "toy-s"
+    r = tmp_path / "r" / "models" / DEFAULT_SIZE
     seeds = (0, 1, 2)
     sft = {k: str(r / "sft") if not per_seed else str(r / f"seed{k}" / "sft") for k in seeds}
     assert sorted(j["output"] for j in jobs(out, "sft")) == sorted(set(sft.values()))

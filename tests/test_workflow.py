@@ -104,6 +104,18 @@ def test_reduced_run_end_to_end(tmp_path):
     assert (table["n_seeds"] == 2).all() and (table["n_valid"] == 2 * 24).all()
     assert table["winrate"].between(0, 1).all() and table["true_reward"].notna().all()
     assert (results / "figures/fig3.oracle.png").stat().st_size > 1000
+    # the diagnostics table: one value per (seed, metric); the comparison is step-matched
+    diag = pd.read_csv(results / "tables/diagnostics.csv")
+    m = {(r.seed, r.metric): r.value for r in diag.itertuples()}
+    n_pft = SMALL["task"]["toy"]["splits"]["pft_train"]
+    for seed in (0, 1):
+        assert m[seed, "steps_dpo"] == m[seed, "steps_online-sft"] == m[seed, "steps_online-dpo"]
+        assert m[seed, "steps_dpo"] > 0 and m[seed, "steps_dpo2x"] == 2 * m[seed, "steps_dpo"]
+        assert m[seed, "online_sft_pairs"] == m[seed, "online_dpo_pairs"] == n_pft  # ties kept
+        for k in ("rm_acc_labels", "rm_acc_rstar", "dpo_implicit_acc", "online_sft_tie_share"):
+            assert 0 <= m[seed, k] <= 1, k
+        assert m[seed, "online_sft_bo25_rstar_oracle"] >= m[seed, "online_sft_bo25_rstar_rm"]
+    assert "| rm_acc_rstar |" in (results / "tables/diagnostics.md").read_text()
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
     for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
         assert "done in" in (results / "logs" / log).read_text()
