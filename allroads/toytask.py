@@ -100,9 +100,16 @@ def _make_post(rng: random.Random, n_salient: tuple[int, int], n_distract: tuple
 
 
 def format_prompt(post_text: str, topic: str, two_word: bool = False) -> str:
-    """The standard TL;DR prompt format, on toy content."""
-    tldr = "Two-Word TL;DR:" if two_word else "TL;DR:"
-    return f"SUBREDDIT: r/toy\n\nTITLE: about {topic}\n\nPOST: {post_text}\n\n{tldr}"
+    """The standard TL;DR prompt format, on toy content.
+
+    The two-word prompt ends with the topic's name (``Two-Word TL;DR: <topic>``): in the default
+    variant the summary's first word, the topic, is the token from which a small model looks
+    the topic's facts up; a two-word summary ``<relation> <object>`` has no such token, and
+    without it a 3-layer model cannot find the fact at all (measured: SFT r* -0.14 of 0.78).
+    Ending the prompt on it keeps writing exactly as hard as checking, which is the control."""
+    if two_word:
+        return f"SUBREDDIT: r/toy\n\nTITLE: about {topic}\n\nPOST: {post_text}\n\nTwo-Word TL;DR: {topic}"
+    return f"SUBREDDIT: r/toy\n\nTITLE: about {topic}\n\nPOST: {post_text}\n\nTL;DR:"
 
 
 def _parse_post(post: str) -> list[tuple[str, str, str]]:

@@ -72,7 +72,8 @@ def test_control_variant_is_two_words_with_a_two_word_prompt():
     cfg = dict(CFG, salient_facts=[1, 1], two_word=True)
     splits = toytask.build_splits(cfg, seed=0)
     for row in splits["sft_train"]:
-        assert row["prompt"].endswith("Two-Word TL;DR:")
+        topic = row["post"].split()[1]
+        assert row["prompt"].endswith("Two-Word TL;DR: " + topic)  # the lookup's anchor
         assert row["post"].split("\n")[0].endswith("(two words)")
         assert len(row["reference"].split()) == 2
     assert toytask.label_agreement(splits["pft_train"]) > 0.6
