@@ -60,9 +60,12 @@ def online_metrics(
     samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None
 ) -> dict[str, float]:
     """Tie share of the online pairs and, given the true reward, how good the RM's picks are."""
+    from .pairs import is_tied
+
     out = {
         "tie_share": sum(
-            p["chosen"] == p["rejected"] or p["score_chosen"] == p["score_rejected"] for p in pairs
+            is_tied(p["chosen"], p["rejected"], p["score_chosen"], p["score_rejected"])
+            for p in pairs
         )
         / max(1, len(pairs)),
         "pairs": float(len(pairs)),
@@ -71,9 +74,8 @@ def online_metrics(
         return out
     rc = [reward(posts[p["id"]], p["chosen"]) for p in pairs]
     rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
-    out["rm_rstar_agree"] = pair_accuracy(
-        *zip(*[(a, b) for a, b in zip(rc, rr, strict=True) if a != b], strict=True)
-    ) if any(a != b for a, b in zip(rc, rr, strict=True)) else float("nan")  # fmt: skip
+    differ = [(a, b) for a, b in zip(rc, rr, strict=True) if a != b]  # chosen = the RM's top
+    out["rm_rstar_agree"] = pair_accuracy([a for a, _ in differ], [b for _, b in differ])
     by_prompt: dict[str, list[float]] = defaultdict(list)
     for s in samples:
         by_prompt[s["prompt_id"]].append(reward(posts[s["prompt_id"]], s["completion"]))
@@ -121,9 +123,10 @@ def tokenize_completions(tok, prompts: list[str], completions: list[str]):
 
 
 def text_logps(
-    model_dir: str, prompts: list[str], completions: list[str], batch_size: int = 64
-) -> list[float]:
-    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions)."""
+    model_dir: str, prompts: list[str], *completion_sets: list[str], batch_size: int = 64
+) -> list[list[float]]:
+    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions),
+    for each set of completions of ``prompts``; the model is loaded once for all of them."""
     import torch
 
     from . import models
@@ -132,17 +135,21 @@ def text_logps(
     tok = models.load_tokenizer(model_dir)
     device = models.default_device()
     model = models.load_policy(model_dir, "fp32", device).eval()
-    p_ids, c_ids = tokenize_completions(tok, prompts, completions)
-    out: list[float] = []
-    for i in range(0, len(p_ids), batch_size):
-        chunk = list(zip(p_ids[i : i + batch_size], c_ids[i : i + batch_size], strict=True))
-        seqs = [p + c for p, c in chunk]
-        masks = [[0] * len(p) + [1] * len(c) for p, c in chunk]
-        width = max(map(len, seqs))
-        pad = tok.pad_token_id
-        ids = torch.tensor([s + [pad] * (width - len(s)) for s in seqs], device=device)
-        att = torch.tensor([[1] * len(s) + [0] * (width - len(s)) for s in seqs], device=device)
-        cm = torch.tensor([m + [0] * (width - len(m)) for m in masks], device=device)
-        with torch.no_grad():
-            out.extend(completion_logps(model, ids, att, cm).cpu().tolist())
-    return out
+    pad = tok.pad_token_id
+    results = []
+    for completions in completion_sets:
+        p_ids, c_ids = tokenize_completions(tok, prompts, completions)
+        out: list[float] = []
+        for i in range(0, len(p_ids), batch_size):
+            chunk = list(zip(p_ids[i : i + batch_size], c_ids[i : i + batch_size], strict=True))
+            width = max(len(p) + len(c) for p, c in chunk)
+            rows = [(p + c, [0] * len(p) + [1] * len(c)) for p, c in chunk]
+            ids = torch.tensor([q + [pad] * (width - len(q)) for q, _ in rows], device=device)
+            att = torch.tensor(
+                [[1] * len(q) + [0] * (width - len(q)) for q, _ in rows], device=device
+            )
+            cm = torch.tensor([m + [0] * (width - len(m)) for _, m in rows], device=device)
+            with torch.no_grad():
+                out.extend(completion_logps(model, ids, att, cm).cpu().tolist())
+        results.append(out)
+    return results

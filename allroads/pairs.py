@@ -10,6 +10,11 @@ from tqdm.auto import tqdm
 from . import models
 
 
+def is_tied(chosen: str, rejected: str, score_chosen: float, score_rejected: float) -> bool:
+    """A top/bottom pair that states no preference: equal scores or the same text."""
+    return score_chosen == score_rejected or chosen == rejected
+
+
 def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], dict[str, int]]:
     """Per prompt: chosen = highest score, rejected = lowest; the lowest sample index wins ties.
 
@@ -29,7 +34,7 @@ def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], 
         items = sorted(by_prompt[pid], key=lambda t: t[1])  # by sample index
         top = max(items, key=lambda t: t[0])  # max/min return the first of equal scores
         bottom = min(items, key=lambda t: t[0])
-        tied += top[0] == bottom[0] or top[2]["completion"] == bottom[2]["completion"]
+        tied += is_tied(top[2]["completion"], bottom[2]["completion"], top[0], bottom[0])
         pair = {
             "id": pid,
             "chosen": top[2]["completion"],
@@ -37,6 +42,10 @@ def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], 
             "score_chosen": top[0],
             "score_rejected": bottom[0],
         }
+        for side, (_, _, sample) in (("chosen", top), ("rejected", bottom)):
+            if "completion_ids" in sample:  # the tokens as drawn, which online DPO trains on
+                pair[f"{side}_ids"] = sample["completion_ids"]
+                pair[f"{side}_truncated"] = sample["truncated"]
         pairs.append(pair)
     return pairs, {"prompts": len(by_prompt), "pairs": len(pairs), "tied": tied}
 
@@ -73,8 +82,7 @@ def score_with_rm(
         )  # fmt: skip
         enc = enc.to(device)
         scored.update(zip(chunk, rm(**enc).logits[:, 0].float().cpu().tolist(), strict=True))
-    out = [scored[q] for q in seqs]
-    return out
+    return [scored[q] for q in seqs]
 
 
 def penalize_truncated(

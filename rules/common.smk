@@ -138,24 +138,21 @@ def train_params(stage, **fields):
     hyperparameter rerun the job. The GPU count is read from config like the resources are."""
     gpus = res(stage, "gpu", 0)
 
-    def settings(wildcards):
-        f = {k: v(wildcards) if callable(v) else v for k, v in fields.items() if k != "ref"}
-        f.setdefault("seed", int(wildcards.seed) if "seed" in wildcards.keys() else None)
+    def resolved(wildcards):
+        f = {k: v(wildcards) if callable(v) else v for k, v in fields.items()}
+        if "seed" not in f:  # the shared SFT has its own
+            f["seed"] = int(wildcards.seed)
         nprocs = _launch.num_processes(gpus(wildcards))
-        return _launch.spec_json(stage=stage, precision=PRECISION, nprocs=nprocs, **f)
+        return dict(stage=stage, precision=PRECISION, nprocs=nprocs, **f)
+
+    def settings(wildcards):
+        f = resolved(wildcards)
+        f.pop("ref", None)  # a path, like init and train
+        return _launch.spec_json(**f)
 
     def spec(wildcards, input, output):
-        f = {k: v(wildcards) if callable(v) else v for k, v in fields.items()}
-        if "seed" not in f:
-            f["seed"] = int(wildcards.seed)
         return _launch.spec_json(
-            stage=stage,
-            init=input.init,
-            train=input.train,
-            out=output[0],
-            precision=PRECISION,
-            nprocs=_launch.num_processes(gpus(wildcards)),
-            **f,
+            init=input.init, train=input.train, out=output[0], **resolved(wildcards)
         )
 
     return {"spec": spec, "settings": settings}
@@ -186,7 +183,7 @@ def fig3_targets():
 
 # ---- diagnostics (rules/diagnostics.smk)
 OFFLINE_POLICIES = [p for p in ("dpo", "dpo2x") if p in config["eval"]["policies"]]
-TRAINED_MODELS = ["sft", "global_rm"] + [p for p in config["eval"]["policies"] if p not in ("sft",)]
+TRAINED_MODELS = ["sft", "global_rm"] + [p for p in config["eval"]["policies"] if p != "sft"]
 
 
 def offline_policy_dirs(wildcards):

@@ -24,10 +24,9 @@ with job(snakemake) as log:
         tr = [reward(r["post"], r["rejected"]) for r in val]
         m["rm_acc_rstar"] = d.agreement_with_truth(sc, sr, tc, tr)
         m["label_acc_rstar"] = d.agreement_with_truth([1.0] * len(val), [0.0] * len(val), tc, tr)
-    sft_c = d.text_logps(inp.sft, prompts, chosen)
-    sft_r = d.text_logps(inp.sft, prompts, rejected)
+    sft_c, sft_r = d.text_logps(inp.sft, prompts, chosen, rejected)
     for name, path in zip(p.offline, inp.offline, strict=True):
-        pc, pr = d.text_logps(path, prompts, chosen), d.text_logps(path, prompts, rejected)
+        pc, pr = d.text_logps(path, prompts, chosen, rejected)
         m[f"{name}_implicit_acc"] = d.pair_accuracy(
             [a - b for a, b in zip(pc, sft_c, strict=True)],
             [a - b for a, b in zip(pr, sft_r, strict=True)],

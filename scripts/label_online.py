@@ -12,14 +12,6 @@ from allroads.models import load_tokenizer
 from allroads.pairs import penalize_truncated, score_with_rm, select_pairs
 from allroads.sampling import encode_prompt
 
-
-def sample_of(by_prompt: dict, pid: str, score: float, text: str, scores: dict) -> dict:
-    """The sample select_pairs picked: of the prompt's samples with that score and text, the
-    lowest index (its documented tie rule; text and score single it out otherwise)."""
-    hits = [s for s in by_prompt[pid] if scores[s["id"]] == score and s["completion"] == text]
-    return min(hits, key=lambda s: s["sample_idx"])
-
-
 with job(snakemake) as log:
     prompts = {r["id"]: r for r in read_jsonl(snakemake.input.prompts, required=("id", "prompt"))}
     path = snakemake.input.samples
@@ -31,9 +23,7 @@ with job(snakemake) as log:
             raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the PFT prompts")
     tok = load_tokenizer(snakemake.input.rm)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
-    if (
-        getattr(snakemake.params, "ranker", "global_rm") == "oracle"
-    ):  # toy control: the hidden reward ranks (no RM)
+    if snakemake.params.ranker == "oracle":  # toy control: r* ranks the samples, no RM
         from allroads.toytask import true_reward
 
         raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
@@ -48,22 +38,10 @@ with job(snakemake) as log:
     truncated = [bool(s["truncated"]) for s in samples]
     scores = penalize_truncated(raw, truncated, snakemake.params.truncated_score)
     pairs, stats = select_pairs(samples, scores)
-    by_prompt: dict[str, list[dict]] = {}
-    for s in samples:
-        by_prompt.setdefault(s["prompt_id"], []).append(s)
-    score_of = {s["id"]: sc for s, sc in zip(samples, scores, strict=True)}
     for pair in pairs:
         pid = pair["id"]
-        chosen = sample_of(by_prompt, pid, pair["score_chosen"], pair["chosen"], score_of)
-        rejected = sample_of(by_prompt, pid, pair["score_rejected"], pair["rejected"], score_of)
         pair.update(
-            prompt=prompts[pid]["prompt"],
-            post=prompts[pid]["post"],
-            prompt_ids=prompt_ids[pid],
-            chosen_ids=chosen["completion_ids"],
-            rejected_ids=rejected["completion_ids"],
-            chosen_truncated=chosen["truncated"],
-            rejected_truncated=rejected["truncated"],
+            prompt=prompts[pid]["prompt"], post=prompts[pid]["post"], prompt_ids=prompt_ids[pid]
         )
     stats["truncated_samples"] = sum(truncated)
     stats["truncated_score"] = snakemake.params.truncated_score

@@ -147,7 +147,9 @@ def label(setup, tmp: Path, penalty=-1.0) -> tuple[list[dict], dict]:
         input=SimpleNamespace(samples=str(tmp / "samples.jsonl"), prompts=str(tmp / "prompts.jsonl"),
                               rm=setup.rm),
         output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
-        params=SimpleNamespace(precision="fp32", batch_size=16, truncated_score=penalty),
+        params=SimpleNamespace(
+            precision="fp32", batch_size=16, truncated_score=penalty, ranker="global_rm"
+        ),
         log=[str(tmp / "label.log")], rule="label_online", wildcards={}, threads=1,
     )  # fmt: skip
     runpy.run_path(str(ROOT / "scripts/label_online.py"), init_globals={"snakemake": smk})

@@ -84,11 +84,11 @@ def test_offline_dpo_implicit_reward_ranks_held_out_pairs(run):
     out, data = run
     val = data["pft_val"]
     prompts = [r["prompt"] for r in val]
-    lp = {
-        (m, side): diagnostics.text_logps(str(out / m), prompts, [r[side] for r in val])
-        for m in ("sft", "dpo")
-        for side in ("chosen", "rejected")
-    }
+    sides = ("chosen", "rejected")
+    lp = {}
+    for m in ("sft", "dpo"):
+        logps = diagnostics.text_logps(str(out / m), prompts, *([r[k] for r in val] for k in sides))
+        lp.update({(m, side): v for side, v in zip(sides, logps, strict=True)})
     margin = [
         (a - b) - (c - d)
         for a, b, c, d in zip(
