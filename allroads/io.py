@@ -70,7 +70,10 @@ def atomic_dir(path: str | os.PathLike) -> Iterator[Path]:
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
     try:
         yield tmp
-        _fix_mode(tmp)
+        # libraries write some files through their own temporaries (transformers saves
+        # model.safetensors as 0600): every entry gets the umask's mode, not just the folder
+        for entry in [tmp, *tmp.rglob("*")]:
+            _fix_mode(entry)
         if path.exists():
             shutil.rmtree(path)
         os.replace(tmp, path)

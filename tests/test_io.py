@@ -3,6 +3,8 @@ outputs get the umask's permissions."""
 
 import os
 import stat
+import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -52,6 +54,9 @@ def test_outputs_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
         with atomic_dir(tmp_path / "ckpt") as tmp:
             (tmp / "config.json").write_text("{}")
             (tmp / "sub").mkdir()
+            fd, written = tempfile.mkstemp(dir=tmp)  # as transformers writes model.safetensors
+            os.close(fd)
+            Path(written).rename(tmp / "sub" / "model.safetensors")
     finally:
         os.umask(old)
     mode = lambda p: stat.S_IMODE(p.stat().st_mode)  # noqa: E731
@@ -60,3 +65,4 @@ def test_outputs_follow_the_umask(tmp_path, umask, file_mode, dir_mode):
     assert mode(tmp_path / "ckpt") == dir_mode
     assert mode(tmp_path / "ckpt" / "config.json") == file_mode
     assert mode(tmp_path / "ckpt" / "sub") == dir_mode
+    assert mode(tmp_path / "ckpt" / "sub" / "model.safetensors") == file_mode
