@@ -73,7 +73,54 @@ def test_default_dag_dry_run(tmp_path):
         "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
         "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
         "table_fig3": 1, "figure_fig3": 1, "diagnose": n, "table_diagnostics": 1, "all": 1,
+        **rm_study_counts(cfg),
     }  # fmt: skip
+
+
+def rm_study_counts(cfg) -> dict[str, int]:
+    """The RM study's jobs (rules/rm_study.smk): Figure 4's extra sizes get their own base, SFT
+    and global RMs; one BoN sample set per (size, seed, generator), whichever figures read it."""
+    sizes, seeds = cfg.get("sizes", list(cfg["models"])), len(cfg["seeds"])
+    study = cfg.get("rm_study", {})
+    extra = [s for s in study.get("sizes", sizes) if s not in sizes]
+    gens = study.get("bon", {}).get("generators", ["sft", "dpo"])
+    sets = (len(sizes) * len(gens) + len(extra)) * seeds  # Figure 4 ranks SFT samples
+    judges = len(cfg["judge"]["use"])
+    return {
+        "base": len(sizes) + len(extra), "sft": len(sizes) + len(extra),
+        "global_rm": (len(sizes) + len(extra)) * seeds, "local_rm": len(sizes) * seeds,
+        "rm_val": len(sizes) * seeds, "sample_bon": sets, "score_bon": sets,
+        "judge_bon": sets * judges, "table_fig9": 1, "table_bon": 2 * judges,
+        "figure_rm_study": 1 + 2 * judges,
+    }  # fmt: skip
+
+
+def test_each_sample_set_is_drawn_once(tmp_path):
+    """Dry run of `all` on the default: every sampling job draws a distinct sample set
+    (policy, prompt set, n, T), and the BoN sets are exactly one per (size, seed, generator):
+    Figure 4 and Figure 10, every RM and every N share them."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    rc, out = smk("all", "-n", "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    bon_t = cfg["rm_study"]["bon"]["temperature"]
+    bon_t = cfg["online"]["temperature"] if bon_t == "online" else bon_t
+    what = {  # rule -> (prompt set, n, T), as rules/*.smk set them
+        "sample_online": ("pft_train", cfg["online"]["n_samples"], cfg["online"]["temperature"]),
+        "sample_eval": ("eval_prompts", 1, cfg["eval"]["temperature"]),
+        "sample_bon": ("eval_prompts", max(cfg["rm_study"]["bon"]["n"]), bon_t),
+    }
+    keys = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", out):
+        m = re.match(r"(?:local)?rule (\w+):\n", block)
+        if m and m.group(1) in what:
+            wc = dict(kv.split("=") for kv in re.search(r"wildcards: (.*)", block)[1].split(", "))
+            policy = wc.get("gen", wc.get("policy"))
+            keys.append((wc["size"], wc["seed"], policy, *what[m.group(1)]))
+    assert len(keys) == len(set(keys)), "a sample set is drawn twice"
+    counts = job_counts(out)
+    assert counts["sample_bon"] == rm_study_counts(cfg)["sample_bon"] == 9  # (1 x 2 + 1) x 3
+    assert sum(counts[r] for r in what) == len(keys)
 
 
 SMALL = copy.deepcopy(DEFAULT)
@@ -88,6 +135,7 @@ SMALL["task"]["toy"]["splits"] = dict(
     sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
 )
 SMALL["online"]["n_samples"] = 4
+SMALL["rm_study"] = {"sizes": ["toy-xs"], "bon": {"n": [1, 2, 4], "temperature": "online"}}
 SMALL["base"]["epochs"] = 1
 
 
