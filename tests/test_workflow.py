@@ -167,6 +167,24 @@ def test_reduced_run_end_to_end(tmp_path):
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
     for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
         assert "done in" in (results / "logs" / log).read_text()
+    # the RM study: Figure 9 (every RM kind on pft_val), Figure 10 (BoN against N), Figure 4
+    fig9 = pd.read_csv(results / "tables/fig9.csv")
+    assert list(fig9["rm"]) == ["global", "local", "dpo"] and (fig9["seeds"] == 2).all()
+    assert (fig9["val_pairs"] == 20).all() and (fig9["loglik"] < 0).all()
+    assert fig9[["acc_labels", "acc_rstar"]].stack().between(0, 1).all()
+    for seed in (0, 1):  # the local RM's learning is in the diagnostics table
+        assert 0 <= m[seed, "val_local_rm_acc_labels"] <= 1
+    fig10 = pd.read_csv(results / "tables/fig10.oracle.csv")
+    assert len(fig10) == 2 * 3 * 3 and (fig10["n_valid"] == 2 * 24).all()  # gens x RMs x Ns
+    one = fig10[fig10["n"] == 1].groupby("generator")["winrate"]
+    assert (one.nunique() == 1).all()  # Best-of-1 is the first sample, whichever RM
+    fig4 = pd.read_csv(results / "tables/fig4.oracle.csv")
+    assert list(fig4[["size", "rm_size", "n"]].itertuples(index=False, name=None)) == [
+        ("toy-xs", "toy-xs", 4)
+    ]
+    for fig in ("fig9", "fig10.oracle", "fig4.oracle"):
+        assert (results / f"figures/{fig}.pdf").read_bytes()[:4] == b"%PDF"
+        assert (results / f"figures/{fig}.png").stat().st_size > 1000
 
     # nothing left to do on a second run
     rc, out = smk("-n", "--configfile", str(conf))
