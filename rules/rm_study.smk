@@ -93,6 +93,7 @@ rule score_bon:
     input:
         samples=f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
         prompts=data("eval_prompts"),
+        policy=online_generator,
         rms=bon_rm_inputs,
     output:
         f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.scores.jsonl",

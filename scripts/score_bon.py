@@ -15,7 +15,7 @@ with job(snakemake) as log:
     for i, s in enumerate(samples, 1):
         if s["prompt_id"] not in prompts:
             raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not an eval prompt")
-    tok = load_tokenizer(p.rms[0]["dirs"][0])
+    tok = load_tokenizer(snakemake.input.policy)  # the prompt tokens the samples followed
     p_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
     prompt_ids = [p_ids[s["prompt_id"]] for s in samples]
     completion_ids = [s["completion_ids"] for s in samples]
@@ -28,6 +28,8 @@ with job(snakemake) as log:
         else:
             kw = dict(policy_dir=spec["dirs"][0], ref_dir=spec["dirs"][1], beta=spec["beta"])
         rm = rms.load(spec["kind"], **kw)
+        if rm.tokenizer.get_vocab() != tok.get_vocab():  # an RM of another family
+            raise DataError(f"RM {spec['dirs'][0]} does not share the policy's tokenizer")
         scores[spec["label"]] = rm.score(prompt_ids, completion_ids)
         del rm
         log.info("scored %d samples with the %s RM", len(samples), spec["label"])
