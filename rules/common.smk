@@ -246,12 +246,6 @@ def bon_rms(size, gen):
     return out
 
 
-def bon_sample_sets():
-    """Every (size, generator) with BoN samples: one sample set each (per seed), shared by
-    every RM, every N and both figures."""
-    return [(s, g) for s in RUN_SIZES for g in ("sft", "dpo", "dpo2x") if bon_rms(s, g)]
-
-
 def bon_rm_specs(wildcards):
     """`params` of score_bon: label, kind, checkpoint(s) and β of each RM."""
     specs = []

@@ -174,6 +174,9 @@ def test_reduced_run_end_to_end(tmp_path):
     assert fig9[["acc_labels", "acc_rstar"]].stack().between(0, 1).all()
     for seed in (0, 1):  # the local RM's learning is in the diagnostics table
         assert 0 <= m[seed, "val_local_rm_acc_labels"] <= 1
+        # one RM interface: Figure 9's global and DPO RMs are the diagnostics' own numbers
+        assert m[seed, "val_global_rm_acc_labels"] == pytest.approx(m[seed, "rm_acc_labels"])
+        assert m[seed, "val_dpo_rm_acc_labels"] == pytest.approx(m[seed, "dpo_implicit_acc"])
     fig10 = pd.read_csv(results / "tables/fig10.oracle.csv")
     assert len(fig10) == 2 * 3 * 3 and (fig10["n_valid"] == 2 * 24).all()  # gens x RMs x Ns
     one = fig10[fig10["n"] == 1].groupby("generator")["winrate"]
