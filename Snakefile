@@ -20,6 +20,7 @@ include: "rules/online.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/diagnostics.smk"
+include: "rules/rm_study.smk"
 
 
 rule all:
@@ -27,3 +28,4 @@ rule all:
     input:
         fig3_targets(),
         diagnostics_targets(),
+        rm_study_targets(),

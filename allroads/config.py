@@ -150,6 +150,11 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         if p.startswith("online-") and p.removeprefix("online-") not in cfg["online"]["generators"]:
             gen = p.removeprefix("online-")
             problems.append(("eval.policies", f"{p!r} needs {gen!r} in online.generators"))
+    for size in cfg.get("rm_study", {}).get("sizes", []):
+        if size not in cfg["models"]:
+            problems.append(
+                ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
+            )
     if problems:
         raise ConfigError(
             "invalid config\n  "

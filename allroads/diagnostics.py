@@ -127,29 +127,12 @@ def text_logps(
 ) -> list[list[float]]:
     """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions),
     for each set of completions of ``prompts``; the model is loaded once for all of them."""
-    import torch
-
     from . import models
-    from .logprobs import completion_logps
+    from .reward_models import sequence_logps
 
     tok = models.load_tokenizer(model_dir)
-    device = models.default_device()
-    model = models.load_policy(model_dir, "fp32", device).eval()
-    pad = tok.pad_token_id
-    results = []
-    for completions in completion_sets:
-        p_ids, c_ids = tokenize_completions(tok, prompts, completions)
-        out: list[float] = []
-        for i in range(0, len(p_ids), batch_size):
-            chunk = list(zip(p_ids[i : i + batch_size], c_ids[i : i + batch_size], strict=True))
-            width = max(len(p) + len(c) for p, c in chunk)
-            rows = [(p + c, [0] * len(p) + [1] * len(c)) for p, c in chunk]
-            ids = torch.tensor([q + [pad] * (width - len(q)) for q, _ in rows], device=device)
-            att = torch.tensor(
-                [[1] * len(q) + [0] * (width - len(q)) for q, _ in rows], device=device
-            )
-            cm = torch.tensor([m + [0] * (width - len(m)) for _, m in rows], device=device)
-            with torch.no_grad():
-                out.extend(completion_logps(model, ids, att, cm).cpu().tolist())
-        results.append(out)
-    return results
+    model = models.load_policy(model_dir, "fp32", models.default_device()).eval()
+    return [
+        sequence_logps(model, *tokenize_completions(tok, prompts, c), tok.pad_token_id, batch_size)
+        for c in completion_sets
+    ]

@@ -4,11 +4,6 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import torch
-from tqdm.auto import tqdm
-
-from . import models
-
 
 def is_tied(chosen: str, rejected: str, score_chosen: float, score_rejected: float) -> bool:
     """A top/bottom pair that states no preference: equal scores or the same text."""
@@ -50,7 +45,6 @@ def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], 
     return pairs, {"prompts": len(by_prompt), "pairs": len(pairs), "tied": tied}
 
 
-@torch.no_grad()
 def score_with_rm(
     rm_dir: str,
     prompt_ids: list[list[int]],
@@ -58,31 +52,16 @@ def score_with_rm(
     precision: str = "fp32",
     batch_size: int = 256,
 ) -> list[float]:
-    """Global RM score of exactly the tokens ``prompt_ids + completion_ids``, nothing added.
+    """Global RM score of exactly the tokens ``prompt_ids + completion_ids``, nothing added
+    (allroads.reward_models.GlobalRM).
 
     A finished sample's ``completion_ids`` end with the EOS the policy drew, the format
     RewardTrainer trained on (prompt + completion + EOS); a truncated one has no EOS and gets
     none here (its score is replaced by :func:`penalize_truncated`).
     """
-    tok = models.load_tokenizer(rm_dir)
-    device = models.default_device()
-    rm = models.load_reward_model(rm_dir, precision, device).eval()
-    rm.config.pad_token_id = tok.pad_token_id
-    seqs = [tuple(p) + tuple(c) for p, c in zip(prompt_ids, completion_ids, strict=True)]
-    # n samples of one prompt at a low temperature repeat each other: score every distinct
-    # sequence once, longest first (batches of similar length pad little), and map back
-    unique = sorted(set(seqs), key=lambda q: (-len(q), q))
-    scored: dict[tuple, float] = {}
-    for i in tqdm(range(0, len(unique), batch_size), desc="RM scoring", mininterval=2):
-        chunk = unique[i : i + batch_size]
-        # right padding; the RM pools the last non-pad token of each row
-        enc = tok.pad(
-            {"input_ids": [list(q) for q in chunk]}, padding=True, padding_side="right",
-            return_tensors="pt",
-        )  # fmt: skip
-        enc = enc.to(device)
-        scored.update(zip(chunk, rm(**enc).logits[:, 0].float().cpu().tolist(), strict=True))
-    return [scored[q] for q in seqs]
+    from .reward_models import GlobalRM
+
+    return GlobalRM(rm_dir, precision, batch_size).score(prompt_ids, completion_ids)
 
 
 def penalize_truncated(

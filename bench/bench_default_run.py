@@ -1,4 +1,5 @@
-"""Wall time of the default target (Figure 3 on the toy task) from scratch, 2 cores.
+"""Wall time of the default target (Figure 3 and the RM study's Figures 4, 9, 10 on the toy
+task) from scratch, 2 cores.
 
 Run: .venv/bin/python bench/bench_default_run.py   (uses a temporary results folder)
 """
@@ -28,3 +29,7 @@ with tempfile.TemporaryDirectory() as d:
     )
     print((Path(cfg["results"]) / "tables/fig3.oracle.md").read_text())
     print((Path(cfg["results"]) / "tables/diagnostics.md").read_text())
+    for name in ("fig9.md", "fig10.oracle.md", "fig4.oracle.md"):  # the RM study
+        table = Path(cfg["results"]) / "tables" / name
+        if table.exists():
+            print(table.read_text())

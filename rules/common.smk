@@ -41,10 +41,14 @@ PRECISION = config["precision"]
 # by all seeds (trained with `sft_seed`), unless `sft_per_seed: true` (one per seed).
 SFT_PER_SEED = config.get("sft_per_seed", False)
 SFT_SEED = config.get("sft_seed", 0)
+# Figure 4's grid of sizes (rm_study.sizes) may add sizes beyond `sizes` (the Figure 3 runs)
+RM_STUDY = config.get("rm_study", {})
+RM_SIZES = RM_STUDY.get("sizes", SIZES)
+RUN_SIZES = SIZES + [s for s in RM_SIZES if s not in SIZES]
 
 
 wildcard_constraints:
-    size="|".join(map(re.escape, SIZES)) if SIZES else "NONE",
+    size="|".join(map(re.escape, RUN_SIZES)) if RUN_SIZES else "NONE",
     seed=r"\d+",
     gen="sft|dpo|dpo2x",
     policy=r"sft|dpo|dpo2x|online-(sft|dpo|dpo2x)",
@@ -215,3 +219,82 @@ def eval_sample_files(wildcards):
 
 def diagnostics_targets():
     return [f"{R}/tables/diagnostics.csv", f"{R}/tables/diagnostics.md"]
+
+
+# ---- the reward-model study (rules/rm_study.smk): Figures 4, 9 and 10
+RM_FIGURES = RM_STUDY.get("figures", ["fig4", "fig9", "fig10"])
+RM_KINDS = RM_STUDY.get("kinds", ["global", "local", "dpo"])
+BON = RM_STUDY.get("bon", {})
+BON_N = sorted(BON.get("n", [1, 2, 5, 10, 25]))
+# "online": the same temperature as online sampling (the toy default); a number: its own
+BON_T = BON.get("temperature", "online")
+BON_T = config["online"]["temperature"] if BON_T == "online" else BON_T
+BON_GENERATORS = BON.get("generators", ["sft", "dpo"])
+FIG4_GENERATOR = BON.get("fig4_generator", "sft")
+# checkpoint directory of each RM kind (wildcards: size, seed); the DPO RM also reads the SFT
+RM_DIRS = {"global": ["global_rm"], "local": ["local_rm"], "dpo": ["dpo", "sft"]}
+
+
+def bon_rms(size, gen):
+    """The RMs that rank the BoN samples of (policy size, generator): [(kind, RM size)].
+    Figure 10: every kind at the policy's size; Figure 4: the global RM of every grid size."""
+    out = []
+    if "fig10" in RM_FIGURES and size in SIZES and gen in BON_GENERATORS:
+        out += [(k, size) for k in RM_KINDS]
+    if "fig4" in RM_FIGURES and size in RM_SIZES and gen == FIG4_GENERATOR:
+        out += [("global", r) for r in RM_SIZES if ("global", r) not in out]
+    return out
+
+
+def bon_rm_specs(wildcards):
+    """`params` of score_bon: label, kind, checkpoint(s) and β of each RM."""
+    specs = []
+    for kind, rm_size in bon_rms(wildcards.size, wildcards.gen):
+        wc = {**dict(wildcards.items()), "size": rm_size}
+        dirs = [model_dir(m).format(**wc) for m in RM_DIRS[kind]]
+        specs.append(
+            {"label": f"{kind}@{rm_size}", "kind": kind, "size": rm_size, "dirs": dirs,
+             "beta": rm_beta(kind)}
+        )  # fmt: skip
+    return specs
+
+
+def bon_rm_inputs(wildcards):
+    return [d for spec in bon_rm_specs(wildcards) for d in spec["dirs"]]
+
+
+def rm_beta(kind):
+    """β that scales a log-prob RM's reward: 1/H for the local RM (Table 4), DPO's own β."""
+    return {"local": local_rm_beta(config), "dpo": config["train"]["dpo"]["beta"]}.get(kind)
+
+
+def bon_judgments(sizes, gens):
+    def get(wildcards):
+        return [
+            f"{R}/bon/{s}/seed{k}/{g}.judge-{wildcards.judge}.jsonl"
+            for s in sizes
+            for g in gens
+            if bon_rms(s, g)
+            for k in SEEDS
+        ]
+
+    return get
+
+
+def rm_val_targets():
+    if not RM_FIGURES:
+        return []
+    return expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS)
+
+
+def rm_study_targets():
+    out = []
+    if "fig9" in RM_FIGURES:
+        out += [f"{R}/tables/fig9.{e}" for e in ("csv", "md")]
+        out += [f"{R}/figures/fig9.{e}" for e in ("pdf", "png")]
+    for fig in ("fig10", "fig4"):
+        if fig in RM_FIGURES:
+            for j in JUDGES:
+                out += [f"{R}/tables/{fig}.{j}.{e}" for e in ("csv", "md")]
+                out += [f"{R}/figures/{fig}.{j}.{e}" for e in ("pdf", "png")]
+    return out

@@ -33,9 +33,11 @@ rule diagnose:
 
 
 rule table_diagnostics:
-    """Every (size, seed)'s diagnostics in one long table, and mean ± s.e. over seeds."""
+    """Every (size, seed)'s diagnostics (and the RM study's `rm_val`) in one long table, and
+    mean ± s.e. over seeds."""
     input:
         expand(f"{R}/diagnostics/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
+        rm_val_targets(),  # the RM study's held-out fit of every RM kind (rules/rm_study.smk)
     output:
         csv=f"{R}/tables/diagnostics.csv",
         md=f"{R}/tables/diagnostics.md",

@@ -3,8 +3,7 @@
 from allroads import diagnostics as d
 from allroads.io import read_jsonl, write_json
 from allroads.jobs import job
-from allroads.models import load_tokenizer
-from allroads.pairs import score_with_rm
+from allroads.reward_models import GlobalRM
 
 with job(snakemake) as log:
     inp, p = snakemake.input, snakemake.params
@@ -15,9 +14,9 @@ with job(snakemake) as log:
     prompts = [r["prompt"] for r in val]
     chosen, rejected = [r["chosen"] for r in val], [r["rejected"] for r in val]
     m = {}
-    tok = load_tokenizer(inp.rm)
-    sc = score_with_rm(inp.rm, *d.tokenize_completions(tok, prompts, chosen), p.precision)
-    sr = score_with_rm(inp.rm, *d.tokenize_completions(tok, prompts, rejected), p.precision)
+    rm = GlobalRM(inp.rm, p.precision)
+    sc, sr = rm.score_text(prompts, chosen), rm.score_text(prompts, rejected)
+    del rm
     m["rm_acc_labels"] = d.pair_accuracy(sc, sr)
     if reward:
         tc = [reward(r["post"], r["chosen"]) for r in val]

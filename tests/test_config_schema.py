@@ -30,6 +30,9 @@ def test_default_config_is_valid():
         (lambda c: c["sampler"].update(backend="tgi"), "key sampler.backend:"),
         (lambda c: c["judge"].update(use=["gpt5"]), "key judge.use.0:"),
         (lambda c: c["eval"].update(policies=["online-dpo2x"]), "online-dpo2x"),
+        (lambda c: c["rm_study"].update(sizes=["toy-xl"]), "key rm_study.sizes: 'toy-xl'"),
+        (lambda c: c["rm_study"]["bon"].update(temperature="hot"), "rm_study.bon.temperature"),
+        (lambda c: c["rm_study"].update(kinds=["oracle"]), "key rm_study.kinds.0:"),
     ],
 )
 def test_bad_config_names_the_key(mutate, key):

@@ -33,9 +33,14 @@ GPU_RULES = {
     "sample_eval": "sample",
     "label_online": "score",
     "diagnose": "score",
+    "local_rm": "dpo",  # the RM study (rules/rm_study.smk)
+    "sample_bon": "sample",
+    "score_bon": "score",
+    "rm_val": "score",
 }
-TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo"}
+TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"}
 CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3", "table_diagnostics"}
+CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}
 
 
 def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
@@ -104,11 +109,21 @@ def test_exact_job_counts_per_rule(dag):
         "figure_fig3": n_judge,
         "diagnose": runs,  # did every model of each (size, seed) learn
         "table_diagnostics": 1,
+        # the RM study (Figs. 4, 9, 10): rm_study.sizes = every size, so Fig. 4 adds no job
+        # beyond Fig. 10's; one BoN sample set per (size, seed, generator) serves both figures
+        "local_rm": runs,
+        "rm_val": runs,
+        "sample_bon": n_gen * runs,  # from SFT and offline DPO
+        "score_bon": n_gen * runs,
+        "judge_bon": n_judge * n_gen * runs,
+        "table_fig9": 1,
+        "table_bon": 2 * n_judge,  # Figs. 10 and 4
+        "figure_rm_study": 1 + 2 * n_judge,
         "all": 1,
     }
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 191
-    assert sum(expected.values()) == 191
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 269
+    assert sum(expected.values()) == 269
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):

@@ -40,13 +40,15 @@ def jobs(out: str, rule: str) -> list[dict[str, str]]:
 
 @pytest.mark.parametrize("per_seed", [False, True])
 def test_sft_checkpoints_per_size_or_per_seed(tmp_path, per_seed):
-    out = dry_run(tmp_path, sft_per_seed=per_seed)
+    # Figure 4's grid would add a second size: keep the one default size here
+    study = dict(DEFAULT["rm_study"], sizes=[DEFAULT_SIZE])
+    out = dry_run(tmp_path, sft_per_seed=per_seed, rm_study=study)
     r = tmp_path / "r" / "models" / DEFAULT_SIZE
     seeds = (0, 1, 2)
     sft = {k: str(r / "sft") if not per_seed else str(r / f"seed{k}" / "sft") for k in seeds}
     assert sorted(j["output"] for j in jobs(out, "sft")) == sorted(set(sft.values()))
-    # every seed's RM and offline DPO start from its SFT checkpoint: shared, the same one
-    for rule in ("global_rm", "offline_dpo"):
+    # every seed's RMs and offline DPO start from its SFT checkpoint: shared, the same one
+    for rule in ("global_rm", "offline_dpo", "local_rm"):
         for j in jobs(out, rule):
             seed = int(re.search(r"/seed(\d+)/", j["output"]).group(1))
             assert j["input"].split(", ")[0] == sft[seed], (rule, j)

@@ -79,6 +79,7 @@ def reduced_config(results: Path) -> dict:
     }
     cfg["task"]["toy"]["pretrain"] = 128
     cfg["sizes"] = ["toy-s"]
+    cfg["rm_study"]["sizes"] = ["toy-s"]  # the RM study's Figure 4 grid (not built here)
     cfg["eval"]["policies"] = ["sft"]
     cfg["online"]["generators"] = ["sft"]
     small = {"mem_mb": 1500, "runtime": 15, "cpus_per_task": 1}

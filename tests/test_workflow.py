@@ -73,7 +73,54 @@ def test_default_dag_dry_run(tmp_path):
         "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
         "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
         "table_fig3": 1, "figure_fig3": 1, "diagnose": n, "table_diagnostics": 1, "all": 1,
+        **rm_study_counts(cfg),
     }  # fmt: skip
+
+
+def rm_study_counts(cfg) -> dict[str, int]:
+    """The RM study's jobs (rules/rm_study.smk): Figure 4's extra sizes get their own base, SFT
+    and global RMs; one BoN sample set per (size, seed, generator), whichever figures read it."""
+    sizes, seeds = cfg.get("sizes", list(cfg["models"])), len(cfg["seeds"])
+    study = cfg.get("rm_study", {})
+    extra = [s for s in study.get("sizes", sizes) if s not in sizes]
+    gens = study.get("bon", {}).get("generators", ["sft", "dpo"])
+    sets = (len(sizes) * len(gens) + len(extra)) * seeds  # Figure 4 ranks SFT samples
+    judges = len(cfg["judge"]["use"])
+    return {
+        "base": len(sizes) + len(extra), "sft": len(sizes) + len(extra),
+        "global_rm": (len(sizes) + len(extra)) * seeds, "local_rm": len(sizes) * seeds,
+        "rm_val": len(sizes) * seeds, "sample_bon": sets, "score_bon": sets,
+        "judge_bon": sets * judges, "table_fig9": 1, "table_bon": 2 * judges,
+        "figure_rm_study": 1 + 2 * judges,
+    }  # fmt: skip
+
+
+def test_each_sample_set_is_drawn_once(tmp_path):
+    """Dry run of `all` on the default: every sampling job draws a distinct sample set
+    (policy, prompt set, n, T), and the BoN sets are exactly one per (size, seed, generator):
+    Figure 4 and Figure 10, every RM and every N share them."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    rc, out = smk("all", "-n", "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    bon_t = cfg["rm_study"]["bon"]["temperature"]
+    bon_t = cfg["online"]["temperature"] if bon_t == "online" else bon_t
+    what = {  # rule -> (prompt set, n, T), as rules/*.smk set them
+        "sample_online": ("pft_train", cfg["online"]["n_samples"], cfg["online"]["temperature"]),
+        "sample_eval": ("eval_prompts", 1, cfg["eval"]["temperature"]),
+        "sample_bon": ("eval_prompts", max(cfg["rm_study"]["bon"]["n"]), bon_t),
+    }
+    keys = []
+    for block in re.split(r"\n(?=(?:local)?rule \w+:\n)", out):
+        m = re.match(r"(?:local)?rule (\w+):\n", block)
+        if m and m.group(1) in what:
+            wc = dict(kv.split("=") for kv in re.search(r"wildcards: (.*)", block)[1].split(", "))
+            policy = wc.get("gen", wc.get("policy"))
+            keys.append((wc["size"], wc["seed"], policy, *what[m.group(1)]))
+    assert len(keys) == len(set(keys)), "a sample set is drawn twice"
+    counts = job_counts(out)
+    assert counts["sample_bon"] == rm_study_counts(cfg)["sample_bon"] == 9  # (1 x 2 + 1) x 3
+    assert sum(counts[r] for r in what) == len(keys)
 
 
 SMALL = copy.deepcopy(DEFAULT)
@@ -88,6 +135,7 @@ SMALL["task"]["toy"]["splits"] = dict(
     sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
 )
 SMALL["online"]["n_samples"] = 4
+SMALL["rm_study"] = {"sizes": ["toy-xs"], "bon": {"n": [1, 2, 4], "temperature": "online"}}
 SMALL["base"]["epochs"] = 1
 
 
@@ -119,6 +167,27 @@ def test_reduced_run_end_to_end(tmp_path):
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
     for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
         assert "done in" in (results / "logs" / log).read_text()
+    # the RM study: Figure 9 (every RM kind on pft_val), Figure 10 (BoN against N), Figure 4
+    fig9 = pd.read_csv(results / "tables/fig9.csv")
+    assert list(fig9["rm"]) == ["global", "local", "dpo"] and (fig9["seeds"] == 2).all()
+    assert (fig9["val_pairs"] == 20).all() and (fig9["loglik"] < 0).all()
+    assert fig9[["acc_labels", "acc_rstar"]].stack().between(0, 1).all()
+    for seed in (0, 1):  # the local RM's learning is in the diagnostics table
+        assert 0 <= m[seed, "val_local_rm_acc_labels"] <= 1
+        # one RM interface: Figure 9's global and DPO RMs are the diagnostics' own numbers
+        assert m[seed, "val_global_rm_acc_labels"] == pytest.approx(m[seed, "rm_acc_labels"])
+        assert m[seed, "val_dpo_rm_acc_labels"] == pytest.approx(m[seed, "dpo_implicit_acc"])
+    fig10 = pd.read_csv(results / "tables/fig10.oracle.csv")
+    assert len(fig10) == 2 * 3 * 3 and (fig10["n_valid"] == 2 * 24).all()  # gens x RMs x Ns
+    one = fig10[fig10["n"] == 1].groupby("generator")["winrate"]
+    assert (one.nunique() == 1).all()  # Best-of-1 is the first sample, whichever RM
+    fig4 = pd.read_csv(results / "tables/fig4.oracle.csv")
+    assert list(fig4[["size", "rm_size", "n"]].itertuples(index=False, name=None)) == [
+        ("toy-xs", "toy-xs", 4)
+    ]
+    for fig in ("fig9", "fig10.oracle", "fig4.oracle"):
+        assert (results / f"figures/{fig}.pdf").read_bytes()[:4] == b"%PDF"
+        assert (results / f"figures/{fig}.png").stat().st_size > 1000
 
     # nothing left to do on a second run
     rc, out = smk("-n", "--configfile", str(conf))

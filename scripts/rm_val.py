@@ -1,0 +1,40 @@
+"""Rule rm_val: every RM kind of one (size, seed) on the held-out preference pairs (Figure 9):
+Bradley–Terry log-likelihood of the labels, accuracy against the labels and against r* (toy)."""
+
+import random
+
+from allroads import diagnostics as d
+from allroads import reward_models as rms
+from allroads.io import read_jsonl, write_json
+from allroads.jobs import job
+
+with job(snakemake) as log:
+    inp, p = snakemake.input, snakemake.params
+    val = read_jsonl(inp.pft_val, required=("prompt", "chosen", "rejected"))
+    if p.val_pairs and p.val_pairs < len(val):  # a seeded subsample, the same for every RM
+        keep = sorted(random.Random(p.subsample_seed).sample(range(len(val)), p.val_pairs))
+        val = [val[i] for i in keep]
+    prompts = [r["prompt"] for r in val]
+    chosen, rejected = [r["chosen"] for r in val], [r["rejected"] for r in val]
+    truth = None
+    if p.task_kind == "toy":
+        from allroads.toytask import true_reward
+
+        truth = [true_reward(r["post"], r[k]) for k in ("chosen", "rejected") for r in val]
+        truth = truth[: len(val)], truth[len(val) :]
+    args = {
+        "global": dict(rm_dir=inp.global_rm, precision=p.precision),
+        "local": dict(policy_dir=inp.local_rm, beta=p.betas["local"]),
+        "dpo": dict(policy_dir=inp.dpo, ref_dir=inp.sft, beta=p.betas["dpo"]),
+    }
+    m = {"val_pairs": len(val)}
+    for kind in p.kinds:
+        rm = rms.load(kind, **args[kind])
+        sc, sr = rm.score_text(prompts, chosen), rm.score_text(prompts, rejected)
+        del rm
+        m[f"val_{kind}_rm_loglik"] = rms.bt_loglik(sc, sr)
+        m[f"val_{kind}_rm_acc_labels"] = d.pair_accuracy(sc, sr)
+        if truth:
+            m[f"val_{kind}_rm_acc_rstar"] = d.agreement_with_truth(sc, sr, *truth)
+        log.info("%s RM: %s", kind, {k: v for k, v in m.items() if f"_{kind}_" in k})
+    write_json(snakemake.output[0], m)
