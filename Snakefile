@@ -20,10 +20,14 @@ include: "rules/online.smk"
 include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/diagnostics.smk"
+include: "rules/variants.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     default_target: True
     input:
-        fig3_targets(),
+        all_figure_targets(),
         diagnostics_targets(),

@@ -276,7 +276,7 @@ def to_markdown(
             f"\nDifferences, paired bootstrap over prompts ({int(diffs['resamples'].iloc[0])} "
             f"resamples, {int(diffs['n_prompts'].iloc[0])} prompts, same resample for every seed "
             f"and policy):\n\n"
-            f"| size | policy − baseline | Δ winrate{pts} | {lvl} CI | share of draws Δ ≤ 0 |\n"
+            f"| size | policy − baseline | Δ {value}{pts} | {lvl} CI | share of draws Δ ≤ 0 |\n"
             "|---|---|---|---|---|\n"
         )
         for r in diffs.to_dict("records"):

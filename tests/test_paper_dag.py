@@ -35,7 +35,10 @@ GPU_RULES = {
     "diagnose": "score",
 }
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo"}
-CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3", "table_diagnostics"}
+CPU_RULES = {
+    "data", "base", "judge", "table", "figure", "table_diagnostics", "variant_pairs",
+    "extra_prompts", "score_rouge",
+}  # fmt: skip
 
 
 def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
@@ -100,15 +103,26 @@ def test_exact_job_counts_per_rule(dag):
         "online_dpo": n_gen * runs,
         "sample_eval": n_pol * runs,
         "judge": n_judge * n_pol * runs,
-        "table_fig3": n_judge,
-        "figure_fig3": n_judge,
         "diagnose": runs,  # did every model of each (size, seed) learn
         "table_diagnostics": 1,
         "all": 1,
     }
+    # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
+    # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
+    # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
+    # policies (2) and of both generators on augment's extra SFT prompts (2), 5 more online
+    # pairs / online DPO runs, 9 more evaluation samples, 4 ROUGE-L scorings, 5 more judgments;
+    # one extra prompt set; a table and a figure per figure (3, 6, 7, 8; one judge).
+    extra = {
+        "global_rm": 2 * runs, "offline_dpo": 3 * runs, "variant_pairs": 2 * runs,
+        "sample_online": 4 * runs, "label_online": 5 * runs, "online_dpo": 5 * runs,
+        "sample_eval": 9 * runs, "score_rouge": 4 * runs, "judge": 5 * n_judge * runs,
+        "extra_prompts": 1, "table": 4 * n_judge, "figure": 4 * n_judge,
+    }  # fmt: skip
+    expected = dict(Counter(expected) + Counter(extra))
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 191
-    assert sum(expected.values()) == 191
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 549
+    assert sum(expected.values()) == 549
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):

@@ -68,11 +68,22 @@ def test_default_dag_dry_run(tmp_path):
     assert rc == 0, out
     sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
     n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
+    assert (gens, pols, cfg["figures"]) == (2, 5, ["fig3", "fig6", "fig7", "fig8"])
+    # Figures 6-8 add, per (size, seed) n: the rouge and judged variants' own global RM (2) and
+    # offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies (2) and
+    # of both generators on augment's extra prompts (2) -- the SFT's samples on the PFT prompts
+    # are the default set, shared by the rouge / judged pairs and judged Online DPO (SFT); the
+    # pairs (rouge.dpo, judged.sft, judged.dpo, augment.sft, augment.dpo) and their online DPO
+    # (5); evaluation samples of rouge (4, on the PFT val prompts), judged (3), augment (2)
+    # policies, ROUGE-L scores of the 4 rouge ones, judgments of the 5 others; and one extra
+    # prompt set. Base, SFT and the default chain are built once.
     assert job_counts(out) == {
-        "data": 1, "base": sizes, "sft": sizes, "global_rm": n, "offline_dpo": 2 * n,
-        "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
-        "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
-        "table_fig3": 1, "figure_fig3": 1, "diagnose": n, "table_diagnostics": 1, "all": 1,
+        "data": 1, "base": sizes, "sft": sizes, "global_rm": n + 2 * n,
+        "offline_dpo": 2 * n + 3 * n, "variant_pairs": 2 * n, "extra_prompts": 1,
+        "sample_online": gens * n + 4 * n, "label_online": gens * n + 5 * n,
+        "online_dpo": gens * n + 5 * n, "sample_eval": pols * n + 9 * n,
+        "judge": (pols + 5) * n * len(cfg["judge"]["use"]), "score_rouge": 4 * n,
+        "table": 4, "figure": 4, "diagnose": n, "table_diagnostics": 1, "all": 1,
     }  # fmt: skip
 
 
@@ -87,6 +98,7 @@ SMALL["task"]["n_eval_prompts"] = 24
 SMALL["task"]["toy"]["splits"] = dict(
     sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
 )
+SMALL["figures"] = ["fig3"]  # the variants' own end-to-end run: test_variants_end_to_end
 SMALL["online"]["n_samples"] = 4
 SMALL["base"]["epochs"] = 1
 
@@ -158,4 +170,53 @@ def test_reduced_run_end_to_end(tmp_path):
     (results / "figures/fig3.oracle.png").unlink()
     # (the target goes before --configfile, which takes every path after it)
     rc, out = smk("-n", str(results / "figures/fig3.oracle.png"), "--configfile", str(conf))
-    assert job_counts(out) == {"figure_fig3": 1}
+    assert job_counts(out) == {"figure": 1}
+
+
+@pytest.mark.slow
+def test_variants_end_to_end(tmp_path):
+    """Figures 6-8 on the reduced config, one seed: every figure's table, figure and the HTML
+    report; the variants' data is what Appendix C.1 says (ROUGE-L pairs from the SFT's shared
+    samples, two judged SFT samples per prompt, ~3x the prompts for prompt augmentation)."""
+    from allroads.diagnostics import optimizer_steps
+    from allroads.io import read_json, read_jsonl
+
+    results = tmp_path / "results"
+    cfg = copy.deepcopy(dict(SMALL, results=str(results), seeds=[0]))
+    cfg["figures"] = ["fig3", "fig6", "fig7", "fig8"]
+    n_pft = cfg["task"]["toy"]["splits"]["pft_train"]
+    cfg["variants"]["augment"]["extra_prompts"] = 2 * n_pft
+    conf = tmp_path / "v.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    rc, out = smk("--cores", "2", "--configfile", str(conf))
+    assert rc == 0, out[-5000:]
+    fig6 = pd.read_csv(results / "tables/fig6.rouge.csv")
+    assert list(fig6["policy"]) == ["rouge.sft", "rouge.dpo", "rouge.dpo2x", "rouge.online-dpo"]
+    assert fig6["rouge_l"].between(0, 1).all() and (fig6["n_valid"] == 20).all()  # pft_val
+    for fig in ("fig7", "fig8"):
+        t = pd.read_csv(results / f"tables/{fig}.oracle.csv")
+        assert (t["n_valid"] == cfg["task"]["n_eval_prompts"]).all(), fig
+        assert (results / f"figures/{fig}.oracle.png").stat().st_size > 1000
+    d = results / "online/toy-xs/seed0"
+    # the ROUGE-L pairs rank the SFT's default samples: their chosen is the best of them
+    sft = read_jsonl(d / "sft.samples.jsonl")
+    rouge = read_jsonl(results / "pairs/toy-xs/seed0/rouge.jsonl")
+    assert len(rouge) == n_pft and all(r["score_chosen"] >= r["score_rejected"] for r in rouge)
+    texts = {(s["prompt_id"], s["completion"]) for s in sft}
+    assert all((r["id"], r["chosen"]) in texts and (r["id"], r["rejected"]) in texts for r in rouge)
+    judged = read_json(results / "pairs/toy-xs/seed0/judged.stats.json")
+    assert judged["pairs"] == n_pft and judged["judged"] + judged["tied"] == n_pft
+    # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
+    aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
+    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
+    m = results / "models/toy-xs/seed0"
+    assert optimizer_steps(m / "augment.online-dpo") >= 3 * optimizer_steps(m / "online-dpo") - 2
+    # the variants reuse the default checkpoints where theirs would be the same
+    assert not (m / "augment.dpo").exists() and not (m / "judged.dpo2x").exists()
+
+    rc, out = smk("--report", str(tmp_path / "report.html"), "--configfile", str(conf))
+    assert rc == 0, out[-3000:]
+    html = (tmp_path / "report.html").read_text()
+    for needle in ("Figure 6: ROUGE-L F1 as the reward", "Figure 7", "Figure 8", "Figure 3",
+                   "The paper predicts"):  # fmt: skip
+        assert needle in html, needle
