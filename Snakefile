@@ -21,6 +21,7 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/diagnostics.smk"
 include: "rules/variants.smk"
+include: "rules/judge_budget.smk"
 
 
 report: "report/workflow.rst"

@@ -386,6 +386,38 @@ VARIANT_MODELS = sorted(
 VARIANT_SEEDS = config.get("variant_seeds", SEEDS)
 
 
+# ---- the OpenAI judge's roles in this run, counted for the pre-flight bill (judge_budget)
+_openai_eval = set()
+if "openai" in JUDGES:
+    for _fig in FIGURES:
+        if _figures.FIGURES[_fig]["metric"] == "judge":
+            _openai_eval |= set(
+                eval_targets(
+                    "openai", _figures.policies(_fig, config), _figures.seeds(_fig, config)
+                )
+            )
+JUDGE_PLAN = {
+    "evaluation": len(_openai_eval),
+    "labelling": len(SIZES)
+    * len(VARIANT_SEEDS)
+    * sum(
+        1
+        for v in OWN_OFFLINE
+        if VARIANTS[v].get("pairs") == "judged" and VARIANTS[v].get("judge") == "openai"
+    ),
+    "generation": 0,
+}
+JUDGE_BUDGET = f"{R}/judge_work/budget.json"
+
+
+def judge_budget_input(wildcards):
+    """The pre-flight bill, for a job that calls the OpenAI judge (evaluation or labelling)."""
+    judge = getattr(wildcards, "judge", None)
+    if judge is None and hasattr(wildcards, "variant"):
+        judge = VARIANTS[wildcards.variant].get("judge")
+    return [JUDGE_BUDGET] if judge == "openai" else []
+
+
 class _Gen:
     """Wildcards of a generator `gen` for the input functions above."""
 

@@ -28,6 +28,7 @@ rule judge:
     input:
         samples=f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
         prompts=data("eval_prompts"),
+        budget=judge_budget_input,
     output:
         f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.judge-{{judge}}.jsonl",
     log:

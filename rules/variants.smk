@@ -10,6 +10,7 @@ rule variant_pairs:
     input:
         samples=f"{R}/online/{{size}}/seed{{seed}}/sft.samples.jsonl",
         prompts=data("pft_train"),
+        budget=judge_budget_input,
     output:
         pairs=f"{R}/pairs/{{size}}/seed{{seed}}/{{variant}}.jsonl",
         stats=f"{R}/pairs/{{size}}/seed{{seed}}/{{variant}}.stats.json",

@@ -37,7 +37,7 @@ GPU_RULES = {
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo"}
 CPU_RULES = {
     "data", "base", "judge", "table", "figure", "table_diagnostics", "variant_pairs",
-    "extra_prompts", "score_rouge",
+    "extra_prompts", "score_rouge", "diagnose_variants", "judge_budget",
 }  # fmt: skip
 
 
@@ -110,19 +110,38 @@ def test_exact_job_counts_per_rule(dag):
     # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
     # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
     # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
-    # policies (2) and of both generators on augment's extra SFT prompts (2), 5 more online
-    # pairs / online DPO runs, 9 more evaluation samples, 4 ROUGE-L scorings, 5 more judgments;
-    # one extra prompt set; a table and a figure per figure (3, 6, 7, 8; one judge).
+    # policies (2) and of the DPO policy on augment's extra SFT prompts (1), 4 more online pairs
+    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.dpo), 8 more evaluation
+    # samples, 4 ROUGE-L scorings, 4 more judgments, the variants' diagnostics; one extra
+    # prompt set; a table and a figure per figure (3, 6, 7, 8; one judge), a second
+    # diagnostics table; the run's judge bill before any judge call (judge_budget).
     extra = {
         "global_rm": 2 * runs, "offline_dpo": 3 * runs, "variant_pairs": 2 * runs,
-        "sample_online": 4 * runs, "label_online": 5 * runs, "online_dpo": 5 * runs,
-        "sample_eval": 9 * runs, "score_rouge": 4 * runs, "judge": 5 * n_judge * runs,
-        "extra_prompts": 1, "table": 4 * n_judge, "figure": 4 * n_judge,
+        "sample_online": 3 * runs, "label_online": 4 * runs, "online_dpo": 4 * runs,
+        "sample_eval": 8 * runs, "score_rouge": 4 * runs, "judge": 4 * n_judge * runs,
+        "diagnose_variants": runs, "table_diagnostics": 1, "extra_prompts": 1,
+        "judge_budget": 1,
+        "table": 4 * n_judge, "figure": 4 * n_judge,
     }  # fmt: skip
     expected = dict(Counter(expected) + Counter(extra))
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 549
-    assert sum(expected.values()) == 549
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 515
+    assert sum(expected.values()) == 515
+
+
+def test_every_judge_call_waits_for_the_runs_bill(dag):
+    """The whole run's judge cost (every role) is estimated, and checked against max_usd, by one
+    job before any job that calls the judge: each judgment and each judged-pair job takes its
+    output as input."""
+    _, out, _ = dag
+    blocks = re.split(r"\n(?=(?:local)?rule \w+:\n)", out)
+    calls = [b for b in blocks if re.match(r"rule (judge|variant_pairs):\n", b)]
+    judged = [b for b in calls if "variant=judged" in b or b.startswith("rule judge:")]
+    assert len(judged) == 9 * (5 + 4) + 9  # 81 evaluations (Figures 3, 7, 8), 9 labellings
+    for b in calls:
+        inputs = re.search(r"^\s*input: (.*)$", b, re.M).group(1)
+        assert ("judge_work/budget.json" in inputs) == (b in judged), b[:300]
+    assert len([b for b in blocks if b.startswith("rule judge_budget:")]) == 1
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):

@@ -69,21 +69,24 @@ def test_default_dag_dry_run(tmp_path):
     sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
     n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
     assert (gens, pols, cfg["figures"]) == (2, 5, ["fig3", "fig6", "fig7", "fig8"])
-    # Figures 6-8 add, per (size, seed) n: the rouge and judged variants' own global RM (2) and
-    # offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies (2) and
-    # of both generators on augment's extra prompts (2) -- the SFT's samples on the PFT prompts
-    # are the default set, shared by the rouge / judged pairs and judged Online DPO (SFT); the
-    # pairs (rouge.dpo, judged.sft, judged.dpo, augment.sft, augment.dpo) and their online DPO
-    # (5); evaluation samples of rouge (4, on the PFT val prompts), judged (3), augment (2)
-    # policies, ROUGE-L scores of the 4 rouge ones, judgments of the 5 others; and one extra
-    # prompt set. Base, SFT and the default chain are built once.
+    m = sizes * len(cfg["variant_seeds"])  # Figures 6-8 run on variant_seeds
+    # Figures 6-8 add, per (size, variant seed) m: the rouge and judged variants' own global RM
+    # (2) and offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies
+    # (2) and of the DPO policy on augment's extra prompts (1) -- the SFT's and DPO's samples on
+    # the PFT prompts are the default sets, shared by the rouge / judged pairs, judged Online
+    # DPO (SFT) and augment; the pairs (rouge.dpo, judged.sft, judged.dpo, augment.dpo) and
+    # their online DPO (4); evaluation samples of the rouge (4, on the PFT val prompts), judged
+    # (3) and augment (1) policies, ROUGE-L scores of the 4 rouge ones, judgments of the 4
+    # others, the variants' diagnostics; one extra prompt set, a second diagnostics table.
+    # Base, SFT and the default chain are built once.
     assert job_counts(out) == {
-        "data": 1, "base": sizes, "sft": sizes, "global_rm": n + 2 * n,
-        "offline_dpo": 2 * n + 3 * n, "variant_pairs": 2 * n, "extra_prompts": 1,
-        "sample_online": gens * n + 4 * n, "label_online": gens * n + 5 * n,
-        "online_dpo": gens * n + 5 * n, "sample_eval": pols * n + 9 * n,
-        "judge": (pols + 5) * n * len(cfg["judge"]["use"]), "score_rouge": 4 * n,
-        "table": 4, "figure": 4, "diagnose": n, "table_diagnostics": 1, "all": 1,
+        "data": 1, "base": sizes, "sft": sizes, "global_rm": n + 2 * m,
+        "offline_dpo": 2 * n + 3 * m, "variant_pairs": 2 * m, "extra_prompts": 1,
+        "sample_online": gens * n + 3 * m, "label_online": gens * n + 4 * m,
+        "online_dpo": gens * n + 4 * m, "sample_eval": pols * n + 8 * m,
+        "judge": (pols * n + 4 * m) * len(cfg["judge"]["use"]), "score_rouge": 4 * m,
+        "table": 4, "figure": 4, "diagnose": n, "diagnose_variants": m,
+        "table_diagnostics": 2, "all": 1,
     }  # fmt: skip
 
 
@@ -182,7 +185,7 @@ def test_variants_end_to_end(tmp_path):
     from allroads.io import read_json, read_jsonl
 
     results = tmp_path / "results"
-    cfg = copy.deepcopy(dict(SMALL, results=str(results), seeds=[0]))
+    cfg = copy.deepcopy(dict(SMALL, results=str(results), seeds=[0], variant_seeds=[0]))
     cfg["figures"] = ["fig3", "fig6", "fig7", "fig8"]
     n_pft = cfg["task"]["toy"]["splits"]["pft_train"]
     cfg["variants"]["augment"]["extra_prompts"] = 2 * n_pft
@@ -206,6 +209,10 @@ def test_variants_end_to_end(tmp_path):
     assert all((r["id"], r["chosen"]) in texts and (r["id"], r["rejected"]) in texts for r in rouge)
     judged = read_json(results / "pairs/toy-xs/seed0/judged.stats.json")
     assert judged["pairs"] == n_pft and judged["judged"] + judged["tied"] == n_pft
+    diag = pd.read_csv(results / "tables/diagnostics.variants.csv")
+    v = {r.metric: r.value for r in diag.itertuples()}
+    assert 0 <= v["online_rouge.dpo_rm_rouge_agree"] <= 1 and v["pairs_judged_tie_share"] <= 1
+    assert v["steps_judged.online-sft"] == v["steps_judged.dpo"] > 0  # one pair per prompt
     # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
     aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
     assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
@@ -213,6 +220,7 @@ def test_variants_end_to_end(tmp_path):
     assert optimizer_steps(m / "augment.online-dpo") >= 3 * optimizer_steps(m / "online-dpo") - 2
     # the variants reuse the default checkpoints where theirs would be the same
     assert not (m / "augment.dpo").exists() and not (m / "judged.dpo2x").exists()
+    assert not (d / "augment.sft.samples.jsonl").exists()  # Figure 7 augments Online DPO (DPO)
 
     rc, out = smk("--report", str(tmp_path / "report.html"), "--configfile", str(conf))
     assert rc == 0, out[-3000:]
