@@ -57,7 +57,7 @@ def winrate_bars(
     n_seeds = int(table["n_seeds"].max())
     bars = "95% CI (prompts)" if has_ci else "± SE"
     ax.legend(  # beside the axes: no bar, error bar or the 50% line runs through it
-        fontsize=8, frameon=False, title=f"{n_seeds} seeds, mean, {bars}", title_fontsize=8,
+        fontsize=8, frameon=False, title=f"{n_seeds} seed{'s' if n_seeds > 1 else ''}, mean, {bars}", title_fontsize=8,
         loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
     )  # fmt: skip
     fig.tight_layout()

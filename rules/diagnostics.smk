@@ -50,7 +50,10 @@ rule table_diagnostics:
             f"{R}/tables/{{diag}}.csv",
             caption="../report/diagnostics.rst",
             category="Tables",
-            labels=lambda wc: {"figure": "diagnostics", "table": wc.diag},
+            labels=lambda wc: {
+                "figure": "Diagnostics: did every model learn?",
+                "table": "Figure 3" if wc.diag == "diagnostics" else "Figures 6-8",
+            },
         ),
         md=f"{R}/tables/{{diag}}.md",
     log:

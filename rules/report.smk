@@ -9,7 +9,10 @@ rule table:
             f"{R}/tables/{{fig}}.{{metric}}.csv",
             caption="../report/table.rst",
             category="Tables",
-            labels=lambda wc: {"figure": wc.fig, "table": f"{wc.metric}: per policy"},
+            labels=lambda wc: {
+                "figure": figure_title(wc.fig, wc.metric),
+                "table": "per policy",
+            },
         ),
         md=f"{R}/tables/{{fig}}.{{metric}}.md",
         per_seed=f"{R}/tables/{{fig}}.{{metric}}.per_seed.csv",
@@ -17,7 +20,10 @@ rule table:
             f"{R}/tables/{{fig}}.{{metric}}.diffs.csv",
             caption="../report/table.rst",
             category="Tables",
-            labels=lambda wc: {"figure": wc.fig, "table": f"{wc.metric}: differences"},
+            labels=lambda wc: {
+                "figure": figure_title(wc.fig, wc.metric),
+                "table": "differences",
+            },
         ),
     log:
         f"{R}/logs/report/table-{{fig}}-{{metric}}.log",
@@ -48,7 +54,7 @@ rule figure:
             f"{R}/figures/{{fig}}.{{metric}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": wc.fig, "metric": wc.metric},
+            labels=lambda wc: {"figure": figure_title(wc.fig, wc.metric)},
         ),
     log:
         f"{R}/logs/report/figure-{{fig}}-{{metric}}.log",
