@@ -90,6 +90,32 @@ def test_default_dag_dry_run(tmp_path):
     }  # fmt: skip
 
 
+@pytest.mark.parametrize(
+    "target, jobs",
+    [
+        # SFT samples (shared) -> ROUGE-L pairs -> RM, DPO, DPO (2x) -> DPO samples -> online DPO;
+        # SFT and the three policies sampled on the PFT val prompts and scored by ROUGE-L
+        ("fig6.rouge", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 2,
+                        "label_online": 1, "online_dpo": 1, "sample_eval": 4, "score_rouge": 4}),
+        # the default RM and DPO; the DPO's samples on the PFT prompts and on the extra prompts
+        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "offline_dpo": 1, "sample_online": 2,
+                         "label_online": 2, "online_dpo": 2, "sample_eval": 2, "judge": 2}),
+        # SFT samples (shared) -> judged pairs -> RM, DPO -> online DPO on SFT's and DPO's samples
+        ("fig8.oracle", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 1,
+                         "label_online": 2, "online_dpo": 2, "sample_eval": 3, "judge": 3}),
+    ],
+)  # fmt: skip
+def test_each_figure_is_a_target_alone(tmp_path, target, jobs):
+    """Naming one figure file builds it and only what it needs, on one seed (variant_seeds)."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    fig = str(tmp_path / "r" / "figures" / f"{target}.png")
+    rc, out = smk("-n", fig, "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    shared = {"data": 1, "base": 1, "sft": 1, "table": 1, "figure": 1}
+    assert job_counts(out) == {**shared, **jobs}
+
+
 SMALL = copy.deepcopy(DEFAULT)
 # --configfile replaces config.yaml: SMALL is a whole config (a copy of it), toy-xs its one model
 SMALL.update(
