@@ -165,6 +165,9 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     problems = []
     variants = cfg.get("variants", {})
     for fig in cfg.get("figures", ["fig3"]):
+        if fig not in FIGURES:
+            problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
+            continue
         for v in FIGURES[fig]["needs"]:
             if v not in variants:
                 problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))

@@ -3,7 +3,6 @@ judge-labelled pairs are what Appendix C.1 describes, the labeller has the defau
 and a variant's config is checked before any job."""
 
 import copy
-import random
 from pathlib import Path
 
 import pytest
@@ -173,7 +172,7 @@ def test_judged_pairs_need_two_samples_per_prompt():
         ),
         (lambda c: c["variants"]["rouge"].update(pairs="bleu"), "key variants.rouge.pairs"),
         (lambda c: c["online"].update(generators=["dpo"]), "online.generators needs 'sft'"),
-        (lambda c: c.update(figures=["fig99"]), "key figures.0"),
+        (lambda c: c.update(figures=["fig99"]), "key figures: 'fig99' is not a figure"),
     ],
 )
 def test_bad_variant_config_names_the_key(mutate, message):
@@ -193,4 +192,3 @@ def test_paper_config_labels_with_the_openai_judge():
     bad["variants"]["judged"]["judge"] = "labeller"
     with pytest.raises(ConfigError, match="labeller needs the toy task"):
         validate(bad)
-    random.seed(0)
