@@ -356,7 +356,7 @@ def eval_sample_files(wildcards):
 
 def diagnostics_targets():
     out = [f"{R}/tables/diagnostics.csv", f"{R}/tables/diagnostics.md"]
-    if VARIANT_GENS or OWN_OFFLINE:
+    if _VARIANT_POLICIES:
         out += [f"{R}/tables/diagnostics.variants.csv", f"{R}/tables/diagnostics.variants.md"]
     return out
 
@@ -384,6 +384,10 @@ VARIANT_MODELS = sorted(
     }
 )
 VARIANT_SEEDS = config.get("variant_seeds", SEEDS)
+# variants with their own pairs that a configured figure uses
+PAIR_VARIANTS = [
+    v for v in OWN_OFFLINE if any(_variants.split(p)[0] == v for p in _VARIANT_POLICIES)
+]
 
 
 # ---- the OpenAI judge's roles in this run, counted for the pre-flight bill (judge_budget)
@@ -402,7 +406,7 @@ JUDGE_PLAN = {
     * len(VARIANT_SEEDS)
     * sum(
         1
-        for v in OWN_OFFLINE
+        for v in PAIR_VARIANTS
         if VARIANTS[v].get("pairs") == "judged" and VARIANTS[v].get("judge") == "openai"
     ),
     "generation": 0,

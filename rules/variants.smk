@@ -70,7 +70,7 @@ rule diagnose_variants:
     ties and its RM's agreement with r* / ROUGE-L, optimizer steps (allroads.diagnostics)."""
     input:
         pair_stats=lambda wc: [
-            f"{R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in OWN_OFFLINE
+            f"{R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in PAIR_VARIANTS
         ],
         samples=lambda wc: [online_sample_files(_Gen(wc, g))[0] for g in VARIANT_GENS],
         pairs=lambda wc: [
@@ -86,7 +86,7 @@ rule diagnose_variants:
         "../envs/report.yaml"
     params:
         task_kind=config["task"]["kind"],
-        pair_variants=OWN_OFFLINE,
+        pair_variants=PAIR_VARIANTS,
         generators=VARIANT_GENS,
         rouge=lambda wc: {g: _variants.metric(VARIANTS, g) == "rouge" for g in VARIANT_GENS},
         models=VARIANT_MODELS,
