@@ -21,11 +21,16 @@ include: "rules/evaluate.smk"
 include: "rules/report.smk"
 include: "rules/diagnostics.smk"
 include: "rules/rm_study.smk"
+include: "rules/variants.smk"
+include: "rules/judge_budget.smk"
+
+
+report: "report/workflow.rst"
 
 
 rule all:
     default_target: True
     input:
-        fig3_targets(),
+        all_figure_targets(),
         diagnostics_targets(),
         rm_study_targets(),

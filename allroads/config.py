@@ -155,11 +155,47 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
             problems.append(
                 ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
             )
+    problems += _variant_problems(cfg)
     if problems:
         raise ConfigError(
             "invalid config\n  "
             + "\n  ".join(f"{source(key)}: key {key}: {msg}" for key, msg in problems)
         )
+
+
+def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
+    """Variants and figures: what a figure needs is configured, a variant's recipe is complete."""
+    from .figures import FIGURES
+
+    problems = []
+    variants = cfg.get("variants", {})
+    for fig in cfg.get("figures", ["fig3"]):
+        if fig not in FIGURES:
+            problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
+            continue
+        for v in FIGURES[fig]["needs"]:
+            if v not in variants:
+                problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))
+    for name, v in variants.items():
+        key = f"variants.{name}"
+        pairs = v.get("pairs", "pft")
+        if pairs == "judged" and "judge" not in v:
+            problems.append((key, "pairs: judged needs `judge` (labeller or openai)"))
+        if v.get("judge") == "labeller" and cfg["task"]["kind"] != "toy":
+            problems.append((f"{key}.judge", "the labeller needs the toy task's hidden reward"))
+        if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
+            problems.append((f"{key}.judge", "openai needs judge.openai"))
+        if v.get("extra_prompts", 0) and pairs != "pft":
+            problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
+        if pairs != "pft" and "sft" not in cfg["online"]["generators"]:
+            problems.append(
+                (
+                    key,
+                    f"pairs: {pairs} is drawn from the SFT's online samples: "
+                    "online.generators needs 'sft'",
+                )
+            )
+    return problems
 
 
 def local_rm_beta(cfg: dict) -> float:

@@ -19,6 +19,14 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
 - ``eval_rstar_<policy>``: mean r* of the evaluation summaries (before/after preference training).
 
 The r* metrics exist only for the toy task; at paper scale they are absent, not zero.
+
+The variants (Figures 6-8; ``diagnose_variants``, :func:`variant_online_metrics`) add, per
+variant ``V``: ``pairs_V_tie_share`` (its pairs whose two completions are one text),
+``pairs_V_mean_rouge_{chosen,rejected}`` (ROUGE-L pairs) or ``pairs_V_label_agreement_with_rstar``
+(judged pairs, toy), and per variant generator ``online_V.g_*`` as above, plus
+``online_V.g_rm_rouge_agree``: for a ROUGE-L variant, on its online pairs whose ROUGE-L F1
+against the preferred completion differs, the RM's top sample has the higher ROUGE-L (did the
+RM learn the metric it was trained on, on samples it never saw); ``steps_<V.model>``.
 """
 
 from __future__ import annotations
@@ -84,6 +92,27 @@ def online_metrics(
     out["bo25_rstar_mean"] = sum(sum(v) / len(v) for v in by_prompt.values()) / max(
         1, len(by_prompt)
     )
+    return out
+
+
+def variant_online_metrics(
+    samples: list[dict], pairs: list[dict], prompts: dict[str, dict], reward=None, rouge=False
+) -> dict[str, float]:
+    """:func:`online_metrics` of a variant generator's pairs (samples and pairs may cover extra
+    prompts: those without a post in ``prompts`` are left out of the r* metrics), and for a
+    ROUGE-L variant the RM's agreement with ROUGE-L F1 against the preferred completion."""
+    posts = {k: r["post"] for k, r in prompts.items()}
+    known = [p for p in pairs if p["id"] in posts]
+    out = online_metrics([s for s in samples if s["prompt_id"] in posts], known, posts, reward)
+    out["pairs"] = float(len(pairs))
+    if rouge:
+        from .rouge import rouge_l_f1
+
+        ref = {k: r["chosen"] for k, r in prompts.items()}
+        a = [rouge_l_f1(ref[p["id"]], p["chosen"]) for p in known]
+        b = [rouge_l_f1(ref[p["id"]], p["rejected"]) for p in known]
+        differ = [(x, y) for x, y in zip(a, b, strict=True) if x != y]
+        out["rm_rouge_agree"] = pair_accuracy([x for x, _ in differ], [y for _, y in differ])
     return out
 
 

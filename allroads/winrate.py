@@ -260,12 +260,13 @@ def to_markdown(
     lines = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
     for r in table.to_dict("records"):
         line = f"| {r['size']} | {r['policy']} | {r[value] * scale:.1f} ± "
-        line += f"{r['se_seeds'] * scale:.1f} |"
+        line += "n/a |" if math.isnan(r["se_seeds"]) else f"{r['se_seeds'] * scale:.1f} |"
         if has_ci:
             line += f" [{r['ci_low'] * scale:.1f}, {r['ci_high'] * scale:.1f}] |"
         line += f" {r['n_seeds']} | {r['n_valid']} | {r['n_invalid']} | {r.get('n_retried', 0)} |"
         if has_r:
-            line += f" {r['true_reward']:.3f} ± {r['true_reward_se']:.3f} |"
+            se = r["true_reward_se"]
+            line += f" {r['true_reward']:.3f} ± {'n/a' if math.isnan(se) else f'{se:.3f}'} |"
             line += f" {r['reference_reward']:.3f} |"
         lines.append(line)
     out = "\n".join(lines) + "\n"
@@ -276,7 +277,7 @@ def to_markdown(
             f"\nDifferences, paired bootstrap over prompts ({int(diffs['resamples'].iloc[0])} "
             f"resamples, {int(diffs['n_prompts'].iloc[0])} prompts, same resample for every seed "
             f"and policy):\n\n"
-            f"| size | policy − baseline | Δ winrate{pts} | {lvl} CI | share of draws Δ ≤ 0 |\n"
+            f"| size | policy − baseline | Δ {value}{pts} | {lvl} CI | share of draws Δ ≤ 0 |\n"
             "|---|---|---|---|---|\n"
         )
         for r in diffs.to_dict("records"):

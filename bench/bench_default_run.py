@@ -1,5 +1,5 @@
-"""Wall time of the default target (Figure 3 and the RM study's Figures 4, 9, 10 on the toy
-task) from scratch, 2 cores.
+"""Wall time of the default target (every figure of `figures`, on the toy task) from scratch,
+2 cores; then every figure's table and the diagnostics tables.
 
 Run: .venv/bin/python bench/bench_default_run.py   (uses a temporary results folder)
 """
@@ -27,9 +27,6 @@ with tempfile.TemporaryDirectory() as d:
     print(
         f"default target (fig3, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
     )
-    print((Path(cfg["results"]) / "tables/fig3.oracle.md").read_text())
-    print((Path(cfg["results"]) / "tables/diagnostics.md").read_text())
-    for name in ("fig9.md", "fig10.oracle.md", "fig4.oracle.md"):  # the RM study
-        table = Path(cfg["results"]) / "tables" / name
-        if table.exists():
-            print(table.read_text())
+    tables = Path(cfg["results"]) / "tables"
+    for md in sorted(tables.glob("fig*.md")) + sorted(tables.glob("diagnostics*.md")):
+        print(f"## {md.name}\n\n{md.read_text()}")

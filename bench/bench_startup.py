@@ -30,8 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 LIGHT = {  # rule -> its script: no model in the job, so start-up is pure overhead
     "data": "data.py",
     "judge": "judge.py",
-    "table_fig3": "table.py",
-    "figure_fig3": "figure.py",
+    "table": "table.py",
+    "figure": "figure.py",
 }
 TARGET_S = 1.5
 STAMP = r"(\d{4}-\d\d-\d\d \d\d:\d\d:\d\d,\d{3})"

@@ -47,12 +47,35 @@ RM_SIZES = RM_STUDY.get("sizes", SIZES)
 RUN_SIZES = SIZES + [s for s in RM_SIZES if s not in SIZES]
 
 
+# ---- variants (allroads.variants): `V.<name>` is model / sample set / policy <name> of the
+# Figure 3 chain run on variant V's pairs or prompts (config `variants`); bare names are the
+# default chain, whose paths do not change.
+from allroads import figures as _figures
+from allroads import variants as _variants
+
+VARIANTS = config.get("variants", {})
+FIGURES = config.get("figures", ["fig3"])
+# variants that train their own global RM and offline DPO (pairs other than the PFT pairs)
+OWN_OFFLINE = [v for v in VARIANTS if _variants.owns_offline(VARIANTS, v)]
+
+
+def _names(bases, variants):
+    """Wildcard regex: a base name, optionally prefixed `V.` for V in `variants`."""
+    b = "|".join(bases)
+    if not variants:
+        return f"(?:{b})"
+    return f"(?:(?:{'|'.join(map(re.escape, variants))})\\.)?(?:{b})"
+
+
 wildcard_constraints:
     size="|".join(map(re.escape, RUN_SIZES)) if RUN_SIZES else "NONE",
     seed=r"\d+",
-    gen="sft|dpo|dpo2x",
-    policy=r"sft|dpo|dpo2x|online-(sft|dpo|dpo2x)",
+    gen=_names(["sft", "dpo", "dpo2x"], list(VARIANTS)),
+    policy=_names(["sft", "dpo", "dpo2x", r"online-(?:sft|dpo|dpo2x)"], list(VARIANTS)),
     judge="|".join(JUDGES),
+    fig="|".join(map(re.escape, FIGURES)),
+    metric="|".join([*JUDGES, "rouge"]),
+    variant="|".join(map(re.escape, VARIANTS)) or "NONE",
 
 
 def data(split):
@@ -66,13 +89,96 @@ def model_dir(policy):
     return f"{R}/models/{{size}}/seed{{seed}}/{policy}"
 
 
+def model_path(name, wildcards):
+    """Checkpoint of a (variant) model name for this (size, seed): the shared SFT, the default
+    RM / offline DPO where the variant trains on the PFT pairs, else its own."""
+    return model_dir(_variants.model_name(VARIANTS, name)).format(
+        size=wildcards.size, seed=wildcards.seed
+    )
+
+
 def policy_input(wildcards):
-    return model_dir(wildcards.policy).format(**wildcards)
+    return model_path(wildcards.policy, wildcards)
+
+
+def online_gen(wildcards):
+    """The generator of an online policy: `V.online-dpo` -> `V.dpo`."""
+    variant, base = _variants.split(wildcards.online)
+    return _variants.join(variant, base.removeprefix("online-"))
 
 
 def online_generator(wildcards):
     """Online DPO starts from, and regularizes to, the policy that generated its samples."""
-    return model_dir(wildcards.gen).format(**wildcards)
+    gen = online_gen(wildcards) if hasattr(wildcards, "online") else wildcards.gen
+    return model_path(gen, wildcards)
+
+
+def online_pairs(wildcards):
+    return f"{R}/online/{wildcards.size}/seed{wildcards.seed}/{online_gen(wildcards)}.pairs.jsonl"
+
+
+def rm_input(wildcards):
+    """The global RM that ranks generator `V.g`'s samples: variant V's (or the default one)."""
+    variant, _ = _variants.split(wildcards.gen)
+    return model_path(_variants.join(variant, "global_rm"), wildcards)
+
+
+def train_pairs(name):
+    """The preference pairs a global RM / offline DPO model trains on: the PFT train pairs, or
+    variant V's pairs of this (size, seed) (rules/variants.smk)."""
+
+    def get(wildcards):
+        variant, _ = _variants.split(getattr(wildcards, name))
+        if variant is None:
+            return data("pft_train")
+        return f"{R}/pairs/{wildcards.size}/seed{wildcards.seed}/{variant}.jsonl"
+
+    return get
+
+
+def online_prompt_files(wildcards):
+    """Prompts generator `gen`'s pairs come from: the PFT train prompts, plus variant V's
+    extra SFT train prompts (Figure 7)."""
+    files = [data("pft_train")]
+    if _variants.extra_prompts(VARIANTS, wildcards.gen):
+        files.append(f"{R}/data/{_variants.split(wildcards.gen)[0]}.prompts.jsonl")
+    return files
+
+
+def sample_prompts(wildcards):
+    """What `sample_online` samples on for `gen`: the PFT train prompts, or only the extra
+    prompts of a prompt-augmentation variant (its PFT-prompt samples are the default set)."""
+    if _variants.extra_prompts(VARIANTS, wildcards.gen):
+        return f"{R}/data/{_variants.split(wildcards.gen)[0]}.prompts.jsonl"
+    return data("pft_train")
+
+
+def online_sample_files(wildcards):
+    """Every sample file generator `gen`'s pairs are ranked from; the PFT-prompt set is the
+    default one whenever the checkpoint is a default one (built once)."""
+    d = f"{R}/online/{wildcards.size}/seed{wildcards.seed}"
+    files = [f"{d}/{_variants.pft_samples_name(VARIANTS, wildcards.gen)}.samples.jsonl"]
+    if _variants.extra_prompts(VARIANTS, wildcards.gen):
+        files.append(f"{d}/{wildcards.gen}.samples.jsonl")
+    return files
+
+
+def variant_judge_cfg(wildcards):
+    """What the judge of variant V's pairs is built from: the config's judge section (openai:
+    its client, template, cache and budget), and for the toy labeller its temperature (the
+    default preference data's, task.toy.label_temperature)."""
+    cfg = dict(config["judge"])
+    if config["task"]["kind"] == "toy":
+        cfg["labeller"] = {"temperature": config["task"]["toy"]["label_temperature"]}
+    return cfg
+
+
+def eval_prompt_file(wildcards):
+    """ROUGE-L policies are evaluated on the PFT validation prompts (C.4), others on the
+    evaluation prompts."""
+    if _variants.metric(VARIANTS, wildcards.policy) == "rouge":
+        return data("pft_val")
+    return data("eval_prompts")
 
 
 def res(rule_name, key, default):
@@ -162,27 +268,62 @@ def train_params(stage, **fields):
     return {"spec": spec, "settings": settings}
 
 
-def eval_targets(judge):
+def eval_targets(judge, policies=None, seeds=None):
+    """Evaluation files of `policies` (default: eval.policies): judgments by `judge`, or ROUGE-L
+    scores for judge `rouge`."""
+    suffix = "rouge" if judge == "rouge" else f"judge-{judge}"
     return expand(
-        f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.judge-{judge}.jsonl",
+        f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.{suffix}.jsonl",
         size=SIZES,
-        seed=SEEDS,
-        policy=config["eval"]["policies"],
+        seed=SEEDS if seeds is None else seeds,
+        policy=config["eval"]["policies"] if policies is None else policies,
     )
+
+
+def figure_eval_files(wildcards):
+    fig = wildcards.fig
+    return eval_targets(
+        wildcards.metric, _figures.policies(fig, config), _figures.seeds(fig, config)
+    )
+
+
+def figure_policies(fig):
+    return _figures.policies(fig, config)
+
+
+def figure_comparisons(fig):
+    return _figures.comparisons(fig, config)
+
+
+def figure_caption(fig):
+    return _figures.FIGURES[fig]["caption"]
+
+
+def figure_labels(fig):
+    return _figures.FIGURES[fig].get("labels", {})
+
+
+def figure_title(fig, metric):
+    t = _figures.FIGURES[fig]["title"]
+    return t if metric == "rouge" else f"{t} ({metric} judge)"
+
+
+def figure_targets(fig):
+    """The files of one figure: per metric (judge, or rouge) its tables and the figure."""
+    out = []
+    for metric in _figures.metrics(fig, config):
+        stem = f"{fig}.{metric}"
+        out += [f"{R}/tables/{stem}{ext}" for ext in (".csv", ".md", ".per_seed.csv", ".diffs.csv")]
+        out += [f"{R}/figures/{stem}.pdf", f"{R}/figures/{stem}.png"]
+    return out
 
 
 def fig3_targets():
-    return expand(
-        [
-            f"{R}/tables/fig3.{{judge}}.csv",
-            f"{R}/tables/fig3.{{judge}}.md",
-            f"{R}/tables/fig3.{{judge}}.per_seed.csv",
-            f"{R}/tables/fig3.{{judge}}.diffs.csv",
-            f"{R}/figures/fig3.{{judge}}.pdf",
-            f"{R}/figures/fig3.{{judge}}.png",
-        ],
-        judge=JUDGES,
-    )
+    return figure_targets("fig3")
+
+
+def all_figure_targets():
+    return [t for fig in FIGURES for t in figure_targets(fig)]
 
 
 # ---- diagnostics (rules/diagnostics.smk)
@@ -218,7 +359,78 @@ def eval_sample_files(wildcards):
 
 
 def diagnostics_targets():
-    return [f"{R}/tables/diagnostics.csv", f"{R}/tables/diagnostics.md"]
+    out = [f"{R}/tables/diagnostics.csv", f"{R}/tables/diagnostics.md"]
+    if _VARIANT_POLICIES:
+        out += [f"{R}/tables/diagnostics.variants.csv", f"{R}/tables/diagnostics.variants.md"]
+    return out
+
+
+# the variant policies the configured figures plot, their generators and trained models
+_VARIANT_POLICIES = sorted(
+    {
+        p
+        for fig in FIGURES
+        for p in _figures.policies(fig, config)
+        if _variants.split(p)[0] is not None
+    }
+)
+VARIANT_GENS = [
+    _variants.join(_variants.split(p)[0], _variants.split(p)[1].removeprefix("online-"))
+    for p in _VARIANT_POLICIES
+    if _variants.split(p)[1].startswith("online-")
+]
+VARIANT_MODELS = sorted(
+    {
+        m
+        for p in _VARIANT_POLICIES
+        for m in (p, _variants.join(_variants.split(p)[0], "global_rm"))
+        if _variants.model_name(VARIANTS, m) == m
+    }
+)
+VARIANT_SEEDS = config.get("variant_seeds", SEEDS)
+# variants with their own pairs that a configured figure uses
+PAIR_VARIANTS = [
+    v for v in OWN_OFFLINE if any(_variants.split(p)[0] == v for p in _VARIANT_POLICIES)
+]
+
+
+# ---- the OpenAI judge's roles in this run, counted for the pre-flight bill (judge_budget)
+_openai_eval = set()
+if "openai" in JUDGES:
+    for _fig in FIGURES:
+        if _figures.FIGURES[_fig]["metric"] == "judge":
+            _openai_eval |= set(
+                eval_targets(
+                    "openai", _figures.policies(_fig, config), _figures.seeds(_fig, config)
+                )
+            )
+JUDGE_PLAN = {
+    "evaluation": len(_openai_eval),
+    "labelling": len(SIZES)
+    * len(VARIANT_SEEDS)
+    * sum(
+        1
+        for v in PAIR_VARIANTS
+        if VARIANTS[v].get("pairs") == "judged" and VARIANTS[v].get("judge") == "openai"
+    ),
+    "generation": 0,
+}
+JUDGE_BUDGET = f"{R}/judge_work/budget.json"
+
+
+def judge_budget_input(wildcards):
+    """The pre-flight bill, for a job that calls the OpenAI judge (evaluation or labelling)."""
+    judge = getattr(wildcards, "judge", None)
+    if judge is None and hasattr(wildcards, "variant"):
+        judge = VARIANTS[wildcards.variant].get("judge")
+    return [JUDGE_BUDGET] if judge == "openai" else []
+
+
+class _Gen:
+    """Wildcards of a generator `gen` for the input functions above."""
+
+    def __init__(self, wc, gen):
+        self.size, self.seed, self.gen = wc.size, wc.seed, gen
 
 
 # ---- the reward-model study (rules/rm_study.smk): Figures 4, 9 and 10
@@ -285,6 +497,14 @@ def rm_val_targets():
     if not RM_FIGURES:
         return []
     return expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS)
+
+
+# the BoN picks judged against the reference are evaluations too (the judge bill's upper
+# bound: every RM's pick at every N a distinct summary)
+if "openai" in JUDGES:
+    JUDGE_PLAN["evaluation"] += sum(
+        len(bon_rms(s, g)) * len(BON_N) * len(SEEDS) for s in RUN_SIZES for g in BON_GENERATORS
+    )
 
 
 def rm_study_targets():

@@ -33,16 +33,35 @@ rule diagnose:
 
 
 rule table_diagnostics:
-    """Every (size, seed)'s diagnostics (and the RM study's `rm_val`) in one long table, and
-    mean ± s.e. over seeds."""
+    """Every (size, seed)'s diagnostics in one long table, and mean ± s.e. over seeds
+    (`diagnostics`: Figure 3's chain and the RM study's held-out fit of every RM kind;
+    `diagnostics.variants`: Figures 6-8's)."""
     input:
-        expand(f"{R}/diagnostics/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
-        rm_val_targets(),  # the RM study's held-out fit of every RM kind (rules/rm_study.smk)
+        lambda wc: (
+            expand(f"{R}/diagnostics/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS)
+            + rm_val_targets()  # rules/rm_study.smk
+            if wc.diag == "diagnostics"
+            else expand(
+                f"{R}/diagnostics/{{size}}/seed{{seed}}.variants.json",
+                size=SIZES,
+                seed=VARIANT_SEEDS,
+            )
+        ),
     output:
-        csv=f"{R}/tables/diagnostics.csv",
-        md=f"{R}/tables/diagnostics.md",
+        csv=report(
+            f"{R}/tables/{{diag}}.csv",
+            caption="../report/diagnostics.rst",
+            category="Tables",
+            labels=lambda wc: {
+                "figure": "Diagnostics: did every model learn?",
+                "table": "Figure 3" if wc.diag == "diagnostics" else "Figures 6-8",
+            },
+        ),
+        md=f"{R}/tables/{{diag}}.md",
     log:
-        f"{R}/logs/report/table_diagnostics.log",
+        f"{R}/logs/report/table_{{diag}}.log",
+    wildcard_constraints:
+        diag=r"diagnostics|diagnostics\.variants",
     conda:
         "../envs/report.yaml"
     script:

@@ -1,16 +1,17 @@
 rule offline_dpo:
-    """Offline DPO on the human preference pairs, π_ref = SFT; DPO (2x) runs two epochs.
-    Untempered (T = 1) policy and reference, as the authors' offline DPO (REBEL dpo.py)."""
+    """Offline DPO on the human preference pairs (or variant V's pairs: `V.dpo`, `V.dpo2x`),
+    π_ref = SFT; DPO (2x) runs two epochs. Untempered (T = 1) policy and reference, as the
+    authors' offline DPO (REBEL dpo.py)."""
     input:
         init=model_dir("sft"),
         ref=model_dir("sft"),
-        train=data("pft_train"),
+        train=train_pairs("offline"),
     output:
         directory(f"{R}/models/{{size}}/seed{{seed}}/{{offline}}"),
     log:
         f"{R}/logs/offline_dpo/{{size}}-seed{{seed}}-{{offline}}.log",
     wildcard_constraints:
-        offline="dpo|dpo2x",
+        offline=_names(["dpo", "dpo2x"], OWN_OFFLINE),
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
@@ -22,7 +23,8 @@ rule offline_dpo:
             "dpo",
             hp=lambda wc: dict(
                 config["train"]["dpo"],
-                epochs=config["train"]["dpo"]["epochs"] * (2 if wc.offline == "dpo2x" else 1),
+                epochs=config["train"]["dpo"]["epochs"]
+                * (2 if wc.offline.endswith("dpo2x") else 1),
             ),
             ref=lambda wc: model_dir("sft").format(**wc),
             ref_temperature=1.0,
@@ -42,11 +44,13 @@ rule online_dpo:
     input:
         init=online_generator,
         ref=online_generator,
-        train=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.jsonl",
+        train=online_pairs,
     output:
-        directory(f"{R}/models/{{size}}/seed{{seed}}/online-{{gen}}"),
+        directory(f"{R}/models/{{size}}/seed{{seed}}/{{online}}"),
     log:
-        f"{R}/logs/online_dpo/{{size}}-seed{{seed}}-{{gen}}.log",
+        f"{R}/logs/online_dpo/{{size}}-seed{{seed}}-{{online}}.log",
+    wildcard_constraints:
+        online=_names([r"online-(?:sft|dpo|dpo2x)"], list(VARIANTS)),
     conda:
         "../envs/train.yaml"
     threads: 1

@@ -1,8 +1,9 @@
 rule sample_eval:
-    """One completion per evaluation prompt at the evaluation temperature."""
+    """One completion per evaluation prompt at the evaluation temperature (ROUGE-L policies:
+    per PFT validation prompt)."""
     input:
         model=policy_input,
-        prompts=data("eval_prompts"),
+        prompts=eval_prompt_file,
     output:
         f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
     log:
@@ -27,6 +28,7 @@ rule judge:
     input:
         samples=f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
         prompts=data("eval_prompts"),
+        budget=judge_budget_input,
     output:
         f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.judge-{{judge}}.jsonl",
     log:

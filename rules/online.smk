@@ -1,8 +1,9 @@
 rule sample_online:
-    """n completions per PFT train prompt at temperature T from a generator policy."""
+    """n completions per PFT train prompt at temperature T from a generator policy (for a
+    prompt-augmentation variant's `V.g`: on its extra SFT train prompts only)."""
     input:
         model=online_generator,
-        prompts=data("pft_train"),
+        prompts=sample_prompts,
     output:
         f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
     log:
@@ -24,11 +25,12 @@ rule sample_online:
 
 
 rule label_online:
-    """Score the samples with the global RM; top and bottom per prompt become chosen/rejected."""
+    """Score the samples with the global RM (variant V's for `V.g`); top and bottom per prompt
+    become chosen/rejected."""
     input:
-        samples=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
-        prompts=data("pft_train"),
-        rm=model_dir("global_rm"),
+        samples=online_sample_files,
+        prompts=online_prompt_files,
+        rm=rm_input,
     output:
         pairs=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.jsonl",
         stats=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.stats.json",

@@ -1,22 +1,38 @@
-rule table_fig3:
-    """Figure 3's winrate table: mean ± SE over seeds, paired-bootstrap 95% intervals over prompts
-    for each policy and for the differences Figure 3 claims, invalids and re-asks counted."""
+rule table:
+    """A figure's table (allroads.figures): per policy mean ± SE over seeds and paired-bootstrap
+    95% intervals over prompts, and the differences the figure claims, each with its own
+    interval; winrates (invalids and re-asks counted) or ROUGE-L F1 (`{metric}` = rouge)."""
     input:
-        judgments=lambda wc: eval_targets(wc.judge),
+        judgments=figure_eval_files,
     output:
-        csv=f"{R}/tables/fig3.{{judge}}.csv",
-        md=f"{R}/tables/fig3.{{judge}}.md",
-        per_seed=f"{R}/tables/fig3.{{judge}}.per_seed.csv",
-        diffs=f"{R}/tables/fig3.{{judge}}.diffs.csv",
+        csv=report(
+            f"{R}/tables/{{fig}}.{{metric}}.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=lambda wc: {
+                "figure": figure_title(wc.fig, wc.metric),
+                "table": "per policy",
+            },
+        ),
+        md=f"{R}/tables/{{fig}}.{{metric}}.md",
+        per_seed=f"{R}/tables/{{fig}}.{{metric}}.per_seed.csv",
+        diffs=report(
+            f"{R}/tables/{{fig}}.{{metric}}.diffs.csv",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=lambda wc: {
+                "figure": figure_title(wc.fig, wc.metric),
+                "table": "differences",
+            },
+        ),
     log:
-        f"{R}/logs/report/table_fig3-{{judge}}.log",
+        f"{R}/logs/report/table-{{fig}}-{{metric}}.log",
     conda:
         "../envs/report.yaml"
     params:
-        policies=config["eval"]["policies"],
-        comparisons=config["eval"].get(
-            "comparisons", [["online-sft", "dpo"], ["online-dpo", "dpo2x"], ["online-dpo", "dpo"]]
-        ),
+        policies=lambda wc: figure_policies(wc.fig),
+        comparisons=lambda wc: figure_comparisons(wc.fig),
+        caption=lambda wc: figure_caption(wc.fig),
         bootstrap={
             "resamples": 2000,
             "seed": 0,
@@ -27,18 +43,27 @@ rule table_fig3:
         "../scripts/table.py"
 
 
-rule figure_fig3:
-    """Figure 3: winrate against the human reference per policy (and model size)."""
+rule figure:
+    """A figure's bar chart (PDF and PNG): per policy, winrate against the reference or ROUGE-L
+    F1, with the tables' 95% intervals."""
     input:
-        csv=f"{R}/tables/fig3.{{judge}}.csv",
+        csv=f"{R}/tables/{{fig}}.{{metric}}.csv",
     output:
-        pdf=f"{R}/figures/fig3.{{judge}}.pdf",
-        png=f"{R}/figures/fig3.{{judge}}.png",
+        pdf=f"{R}/figures/{{fig}}.{{metric}}.pdf",
+        png=report(
+            f"{R}/figures/{{fig}}.{{metric}}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels=lambda wc: {"figure": figure_title(wc.fig, wc.metric)},
+        ),
     log:
-        f"{R}/logs/report/figure_fig3-{{judge}}.log",
+        f"{R}/logs/report/figure-{{fig}}-{{metric}}.log",
     conda:
         "../envs/report.yaml"
     params:
-        policies=config["eval"]["policies"],
+        policies=lambda wc: figure_policies(wc.fig),
+        labels=lambda wc: figure_labels(wc.fig),
+        title=lambda wc: figure_title(wc.fig, wc.metric),
+        caption=lambda wc: figure_caption(wc.fig),
     script:
         "../scripts/figure.py"

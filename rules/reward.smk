@@ -1,12 +1,15 @@
 rule global_rm:
-    """Global RM: the SFT backbone plus a linear head, Bradley–Terry on the PFT train pairs."""
+    """Global RM: the SFT backbone plus a linear head, Bradley–Terry on the PFT train pairs
+    (`global_rm`), or on variant V's pairs (`V.global_rm`, rules/variants.smk)."""
     input:
         init=model_dir("sft"),
-        train=data("pft_train"),
+        train=train_pairs("rm"),
     output:
-        directory(model_dir("global_rm")),
+        directory(f"{R}/models/{{size}}/seed{{seed}}/{{rm}}"),
     log:
-        f"{R}/logs/global_rm/{{size}}-seed{{seed}}.log",
+        f"{R}/logs/{{rm}}/{{size}}-seed{{seed}}.log",
+    wildcard_constraints:
+        rm=_names(["global_rm"], OWN_OFFLINE),
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"

@@ -119,6 +119,7 @@ rule judge_bon:
         samples=f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
         scores=f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.scores.jsonl",
         prompts=data("eval_prompts"),
+        budget=judge_budget_input,  # the run's judge bill first (rules/judge_budget.smk)
     output:
         f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.judge-{{judge}}.jsonl",
     log:

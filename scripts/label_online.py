@@ -1,5 +1,8 @@
 """Rule label_online: rank each prompt's samples by the global RM; top/bottom -> a pair.
 
+Samples and prompts may come from several files (a prompt-augmentation variant: the PFT train
+prompts' default sample set plus the extra SFT train prompts' samples).
+
 The RM scores exactly the sampled tokens (``completion_ids``); a sample that reached H tokens
 without EOS gets the fixed ``online.truncated_score`` instead (pairs.penalize_truncated). Each
 pair carries the token ids online DPO trains on: ``prompt_ids`` (sampling.encode_prompt, the
@@ -13,14 +16,21 @@ from allroads.pairs import penalize_truncated, score_with_rm, select_pairs
 from allroads.sampling import encode_prompt
 
 with job(snakemake) as log:
-    prompts = {r["id"]: r for r in read_jsonl(snakemake.input.prompts, required=("id", "prompt"))}
-    path = snakemake.input.samples
-    samples = read_jsonl(
-        path, required=("prompt_id", "sample_idx", "completion", "completion_ids", "truncated")
-    )
-    for i, s in enumerate(samples, 1):
-        if s["prompt_id"] not in prompts:
-            raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the PFT prompts")
+    # the PFT train prompts, plus a prompt-augmentation variant's extra SFT train prompts
+    prompts = {
+        r["id"]: r
+        for path in snakemake.input.prompts
+        for r in read_jsonl(path, required=("id", "prompt"))
+    }
+    samples = []
+    for path in snakemake.input.samples:
+        rows = read_jsonl(
+            path, required=("prompt_id", "sample_idx", "completion", "completion_ids", "truncated")
+        )
+        for i, s in enumerate(rows, 1):
+            if s["prompt_id"] not in prompts:
+                raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the prompts")
+        samples += rows
     tok = load_tokenizer(snakemake.input.rm)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
     if snakemake.params.ranker == "oracle":  # toy control: r* ranks the samples, no RM

@@ -9,7 +9,7 @@ from allroads.jobs import job
 with job(snakemake) as log:
     rows = []
     for path in snakemake.input:
-        size, seed = re.search(r"([^/]+)/seed(\d+)\.json$", path).groups()
+        size, seed = re.search(r"([^/]+)/seed(\d+)(?:\.\w+)?\.json$", path).groups()
         for metric, value in sorted(read_json(path).items()):
             rows.append({"size": size, "seed": int(seed), "metric": metric, "value": value})
     import pandas as pd

@@ -39,8 +39,11 @@ GPU_RULES = {
     "rm_val": "score",
 }
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"}
-CPU_RULES = {"data", "base", "judge", "table_fig3", "figure_fig3", "table_diagnostics"}
-CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}
+CPU_RULES = {
+    "data", "base", "judge", "table", "figure", "table_diagnostics", "variant_pairs",
+    "extra_prompts", "score_rouge", "diagnose_variants", "judge_budget",
+}  # fmt: skip
+CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}  # the RM study
 
 
 def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
@@ -105,8 +108,6 @@ def test_exact_job_counts_per_rule(dag):
         "online_dpo": n_gen * runs,
         "sample_eval": n_pol * runs,
         "judge": n_judge * n_pol * runs,
-        "table_fig3": n_judge,
-        "figure_fig3": n_judge,
         "diagnose": runs,  # did every model of each (size, seed) learn
         "table_diagnostics": 1,
         # the RM study (Figs. 4, 9, 10): rm_study.sizes = every size, so Fig. 4 adds no job
@@ -121,9 +122,42 @@ def test_exact_job_counts_per_rule(dag):
         "figure_rm_study": 1 + 2 * n_judge,
         "all": 1,
     }
+    # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
+    # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
+    # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
+    # policies (2) and of the DPO policy on augment's extra SFT prompts (1), 4 more online pairs
+    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.dpo), 8 more evaluation
+    # samples, 4 ROUGE-L scorings, 4 more judgments, the variants' diagnostics; one extra
+    # prompt set; a table and a figure per figure (3, 6, 7, 8; one judge), a second
+    # diagnostics table; the run's judge bill before any judge call (judge_budget).
+    extra = {
+        "global_rm": 2 * runs, "offline_dpo": 3 * runs, "variant_pairs": 2 * runs,
+        "sample_online": 3 * runs, "label_online": 4 * runs, "online_dpo": 4 * runs,
+        "sample_eval": 8 * runs, "score_rouge": 4 * runs, "judge": 4 * n_judge * runs,
+        "diagnose_variants": runs, "table_diagnostics": 1, "extra_prompts": 1,
+        "judge_budget": 1,
+        "table": 4 * n_judge, "figure": 4 * n_judge,
+    }  # fmt: skip
+    expected = dict(Counter(expected) + Counter(extra))
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 269
-    assert sum(expected.values()) == 269
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 593
+    assert sum(expected.values()) == 593
+
+
+def test_every_judge_call_waits_for_the_runs_bill(dag):
+    """The whole run's judge cost (every role) is estimated, and checked against max_usd, by one
+    job before any job that calls the judge: each judgment and each judged-pair job takes its
+    output as input."""
+    _, out, _ = dag
+    blocks = re.split(r"\n(?=(?:local)?rule \w+:\n)", out)
+    calls = [b for b in blocks if re.match(r"rule (judge|judge_bon|variant_pairs):\n", b)]
+    judged = [b for b in calls if "variant=judged" in b or b.startswith("rule judge")]
+    # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings
+    assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9
+    for b in calls:
+        inputs = re.search(r"^\s*input: (.*)$", b, re.M).group(1)
+        assert ("judge_work/budget.json" in inputs) == (b in judged), b[:300]
+    assert len([b for b in blocks if b.startswith("rule judge_budget:")]) == 1
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):

@@ -144,8 +144,9 @@ def label(setup, tmp: Path, penalty=-1.0) -> tuple[list[dict], dict]:
     write_jsonl(tmp / "samples.jsonl", setup.samples)
     write_jsonl(tmp / "prompts.jsonl", setup.prompts)
     smk = SimpleNamespace(
-        input=SimpleNamespace(samples=str(tmp / "samples.jsonl"), prompts=str(tmp / "prompts.jsonl"),
-                              rm=setup.rm),
+        # lists, as the rule gives them (a prompt-augmentation variant has two of each)
+        input=SimpleNamespace(samples=[str(tmp / "samples.jsonl")],
+                              prompts=[str(tmp / "prompts.jsonl")], rm=setup.rm),
         output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
         params=SimpleNamespace(
             precision="fp32", batch_size=16, truncated_score=penalty, ranker="global_rm"

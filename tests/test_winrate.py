@@ -131,7 +131,7 @@ def test_differences_markdown_and_missing_policies():
 
 
 def test_table_script_writes_intervals_and_differences(tmp_path):
-    """Rule table_fig3 end to end: judgment files -> CSVs with intervals + markdown."""
+    """Rule table end to end: judgment files -> CSVs with intervals + markdown."""
     import runpy
     from pathlib import Path
     from types import SimpleNamespace

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections import Counter
 from pathlib import Path
 
 import pandas as pd
@@ -68,18 +69,33 @@ def test_default_dag_dry_run(tmp_path):
     assert rc == 0, out
     sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
     n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
-    assert job_counts(out) == {
-        "data": 1, "base": sizes, "sft": sizes, "global_rm": n, "offline_dpo": 2 * n,
-        "sample_online": gens * n, "label_online": gens * n, "online_dpo": gens * n,
-        "sample_eval": pols * n, "judge": pols * n * len(cfg["judge"]["use"]),
-        "table_fig3": 1, "figure_fig3": 1, "diagnose": n, "table_diagnostics": 1, "all": 1,
-        **rm_study_counts(cfg),
-    }  # fmt: skip
+    assert (gens, pols, cfg["figures"]) == (2, 5, ["fig3", "fig6", "fig7", "fig8"])
+    m = sizes * len(cfg["variant_seeds"])  # Figures 6-8 run on variant_seeds
+    # Figures 6-8 add, per (size, variant seed) m: the rouge and judged variants' own global RM
+    # (2) and offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies
+    # (2) and of the DPO policy on augment's extra prompts (1) -- the SFT's and DPO's samples on
+    # the PFT prompts are the default sets, shared by the rouge / judged pairs, judged Online
+    # DPO (SFT) and augment; the pairs (rouge.dpo, judged.sft, judged.dpo, augment.dpo) and
+    # their online DPO (4); evaluation samples of the rouge (4, on the PFT val prompts), judged
+    # (3) and augment (1) policies, ROUGE-L scores of the 4 rouge ones, judgments of the 4
+    # others, the variants' diagnostics; one extra prompt set, a second diagnostics table.
+    # Base, SFT and the default chain are built once.
+    # the RM study (Figures 4, 9, 10) adds its own jobs: rm_study_counts
+    assert job_counts(out) == dict(Counter(rm_study_counts(cfg)) + Counter({
+        "data": 1, "base": sizes, "sft": sizes, "global_rm": n + 2 * m,
+        "offline_dpo": 2 * n + 3 * m, "variant_pairs": 2 * m, "extra_prompts": 1,
+        "sample_online": gens * n + 3 * m, "label_online": gens * n + 4 * m,
+        "online_dpo": gens * n + 4 * m, "sample_eval": pols * n + 8 * m,
+        "judge": (pols * n + 4 * m) * len(cfg["judge"]["use"]), "score_rouge": 4 * m,
+        "table": 4, "figure": 4, "diagnose": n, "diagnose_variants": m,
+        "table_diagnostics": 2, "all": 1,
+    }))  # fmt: skip
 
 
 def rm_study_counts(cfg) -> dict[str, int]:
-    """The RM study's jobs (rules/rm_study.smk): Figure 4's extra sizes get their own base, SFT
-    and global RMs; one BoN sample set per (size, seed, generator), whichever figures read it."""
+    """The RM study's jobs (rules/rm_study.smk) beyond Figure 3's: Figure 4's extra sizes get
+    their own base, SFT and global RMs; one BoN sample set per (size, seed, generator),
+    whichever figures read it."""
     sizes, seeds = cfg.get("sizes", list(cfg["models"])), len(cfg["seeds"])
     study = cfg.get("rm_study", {})
     extra = [s for s in study.get("sizes", sizes) if s not in sizes]
@@ -87,8 +103,8 @@ def rm_study_counts(cfg) -> dict[str, int]:
     sets = (len(sizes) * len(gens) + len(extra)) * seeds  # Figure 4 ranks SFT samples
     judges = len(cfg["judge"]["use"])
     return {
-        "base": len(sizes) + len(extra), "sft": len(sizes) + len(extra),
-        "global_rm": (len(sizes) + len(extra)) * seeds, "local_rm": len(sizes) * seeds,
+        "base": len(extra), "sft": len(extra),
+        "global_rm": len(extra) * seeds, "local_rm": len(sizes) * seeds,
         "rm_val": len(sizes) * seeds, "sample_bon": sets, "score_bon": sets,
         "judge_bon": sets * judges, "table_fig9": 1, "table_bon": 2 * judges,
         "figure_rm_study": 1 + 2 * judges,
@@ -123,6 +139,32 @@ def test_each_sample_set_is_drawn_once(tmp_path):
     assert sum(counts[r] for r in what) == len(keys)
 
 
+@pytest.mark.parametrize(
+    "target, jobs",
+    [
+        # SFT samples (shared) -> ROUGE-L pairs -> RM, DPO, DPO (2x) -> DPO samples -> online DPO;
+        # SFT and the three policies sampled on the PFT val prompts and scored by ROUGE-L
+        ("fig6.rouge", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 2,
+                        "label_online": 1, "online_dpo": 1, "sample_eval": 4, "score_rouge": 4}),
+        # the default RM and DPO; the DPO's samples on the PFT prompts and on the extra prompts
+        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "offline_dpo": 1, "sample_online": 2,
+                         "label_online": 2, "online_dpo": 2, "sample_eval": 2, "judge": 2}),
+        # SFT samples (shared) -> judged pairs -> RM, DPO -> online DPO on SFT's and DPO's samples
+        ("fig8.oracle", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 1,
+                         "label_online": 2, "online_dpo": 2, "sample_eval": 3, "judge": 3}),
+    ],
+)  # fmt: skip
+def test_each_figure_is_a_target_alone(tmp_path, target, jobs):
+    """Naming one figure file builds it and only what it needs, on one seed (variant_seeds)."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    fig = str(tmp_path / "r" / "figures" / f"{target}.png")
+    rc, out = smk("-n", fig, "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    shared = {"data": 1, "base": 1, "sft": 1, "table": 1, "figure": 1}
+    assert job_counts(out) == {**shared, **jobs}
+
+
 SMALL = copy.deepcopy(DEFAULT)
 # --configfile replaces config.yaml: SMALL is a whole config (a copy of it), toy-xs its one model
 SMALL.update(
@@ -134,6 +176,7 @@ SMALL["task"]["n_eval_prompts"] = 24
 SMALL["task"]["toy"]["splits"] = dict(
     sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
 )
+SMALL["figures"] = ["fig3"]  # the variants' own end-to-end run: test_variants_end_to_end
 SMALL["online"]["n_samples"] = 4
 SMALL["rm_study"] = {"sizes": ["toy-xs"], "bon": {"n": [1, 2, 4], "temperature": "online"}}
 SMALL["base"]["epochs"] = 1
@@ -227,4 +270,58 @@ def test_reduced_run_end_to_end(tmp_path):
     (results / "figures/fig3.oracle.png").unlink()
     # (the target goes before --configfile, which takes every path after it)
     rc, out = smk("-n", str(results / "figures/fig3.oracle.png"), "--configfile", str(conf))
-    assert job_counts(out) == {"figure_fig3": 1}
+    assert job_counts(out) == {"figure": 1}
+
+
+@pytest.mark.slow
+def test_variants_end_to_end(tmp_path):
+    """Figures 6-8 on the reduced config, one seed: every figure's table, figure and the HTML
+    report; the variants' data is what Appendix C.1 says (ROUGE-L pairs from the SFT's shared
+    samples, two judged SFT samples per prompt, ~3x the prompts for prompt augmentation)."""
+    from allroads.diagnostics import optimizer_steps
+    from allroads.io import read_json, read_jsonl
+
+    results = tmp_path / "results"
+    cfg = copy.deepcopy(dict(SMALL, results=str(results), seeds=[0], variant_seeds=[0]))
+    cfg["figures"] = ["fig3", "fig6", "fig7", "fig8"]
+    n_pft = cfg["task"]["toy"]["splits"]["pft_train"]
+    cfg["variants"]["augment"]["extra_prompts"] = 2 * n_pft
+    conf = tmp_path / "v.yaml"
+    conf.write_text(yaml.safe_dump(cfg))
+    rc, out = smk("--cores", "2", "--configfile", str(conf))
+    assert rc == 0, out[-5000:]
+    fig6 = pd.read_csv(results / "tables/fig6.rouge.csv")
+    assert list(fig6["policy"]) == ["rouge.sft", "rouge.dpo", "rouge.dpo2x", "rouge.online-dpo"]
+    assert fig6["rouge_l"].between(0, 1).all() and (fig6["n_valid"] == 20).all()  # pft_val
+    for fig in ("fig7", "fig8"):
+        t = pd.read_csv(results / f"tables/{fig}.oracle.csv")
+        assert (t["n_valid"] == cfg["task"]["n_eval_prompts"]).all(), fig
+        assert (results / f"figures/{fig}.oracle.png").stat().st_size > 1000
+    d = results / "online/toy-xs/seed0"
+    # the ROUGE-L pairs rank the SFT's default samples: their chosen is the best of them
+    sft = read_jsonl(d / "sft.samples.jsonl")
+    rouge = read_jsonl(results / "pairs/toy-xs/seed0/rouge.jsonl")
+    assert len(rouge) == n_pft and all(r["score_chosen"] >= r["score_rejected"] for r in rouge)
+    texts = {(s["prompt_id"], s["completion"]) for s in sft}
+    assert all((r["id"], r["chosen"]) in texts and (r["id"], r["rejected"]) in texts for r in rouge)
+    judged = read_json(results / "pairs/toy-xs/seed0/judged.stats.json")
+    assert judged["pairs"] == n_pft and judged["judged"] + judged["tied"] == n_pft
+    diag = pd.read_csv(results / "tables/diagnostics.variants.csv")
+    v = {r.metric: r.value for r in diag.itertuples()}
+    assert 0 <= v["online_rouge.dpo_rm_rouge_agree"] <= 1 and v["pairs_judged_tie_share"] <= 1
+    assert v["steps_judged.online-sft"] == v["steps_judged.dpo"] > 0  # one pair per prompt
+    # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
+    aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
+    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
+    m = results / "models/toy-xs/seed0"
+    assert optimizer_steps(m / "augment.online-dpo") >= 3 * optimizer_steps(m / "online-dpo") - 2
+    # the variants reuse the default checkpoints where theirs would be the same
+    assert not (m / "augment.dpo").exists() and not (m / "judged.dpo2x").exists()
+    assert not (d / "augment.sft.samples.jsonl").exists()  # Figure 7 augments Online DPO (DPO)
+
+    rc, out = smk("--report", str(tmp_path / "report.html"), "--configfile", str(conf))
+    assert rc == 0, out[-3000:]
+    html = (tmp_path / "report.html").read_text()
+    for needle in ("Figure 6: ROUGE-L F1 as the reward", "Figure 7", "Figure 8", "Figure 3",
+                   "The paper predicts"):  # fmt: skip
+        assert needle in html, needle

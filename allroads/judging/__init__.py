@@ -1,13 +1,15 @@
-"""Judges: the ``oracle`` (hidden ground-truth reward of the toy task) and ``openai``."""
+"""Judges: the ``oracle`` (hidden ground-truth reward of the toy task), ``openai``, and the toy
+task's noisy ``labeller`` (labels pairs of samples where the paper asks gpt-4o: Figure 8)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from .base import Comparison, Judge, Verdict
+from .labeller import LabellerJudge
 from .oracle import OracleJudge
 
-__all__ = ["Comparison", "Judge", "Verdict", "OracleJudge", "make_judge"]
+__all__ = ["Comparison", "Judge", "Verdict", "OracleJudge", "LabellerJudge", "make_judge"]
 
 
 def make_judge(
@@ -16,8 +18,12 @@ def make_judge(
     """Build the judge called ``name`` from the config's ``judge`` section."""
     if name == "oracle":
         return OracleJudge()
+    if name == "labeller":
+        return LabellerJudge(judge_cfg["labeller"]["temperature"], seed)
     if name == "openai":
         from .openai_judge import OpenAIJudge  # lazy: only this path needs the client
 
         return OpenAIJudge.from_config(judge_cfg["openai"], seed=seed, workdir=workdir)
-    raise ValueError(f"config key judge.use: unknown judge {name!r} (known: oracle, openai)")
+    raise ValueError(
+        f"config key judge.use: unknown judge {name!r} (known: oracle, openai, labeller)"
+    )

@@ -1,0 +1,118 @@
+"""The figures: what each one plots, from which policies, with which metric, and its caption.
+
+One entry per figure. ``policies`` are (variant) policy names (allroads.variants), or ``None``
+for config ``eval.policies``; ``metric`` is ``judge`` (a winrate against the reference, one
+table per judge in ``judge.use``) or ``rouge`` (ROUGE-L F1, Figure 6); ``comparisons`` are the
+[policy, baseline] differences the table bootstraps; ``needs`` the config variants it uses.
+Adding a figure is adding an entry here (and its variant in the config, if it needs one): the
+table, figure and report rules are generic over ``{fig}``.
+"""
+
+from __future__ import annotations
+
+FIGURES: dict[str, dict] = {
+    "fig3": {
+        "title": "Figure 3: online vs. offline DPO",
+        "policies": None,
+        "metric": "judge",
+        "comparisons": [["online-sft", "dpo"], ["online-dpo", "dpo2x"], ["online-dpo", "dpo"]],
+        "labels": {},
+        "needs": [],
+        "caption": (
+            "Winrate against the reference summaries of SFT, offline DPO (1 and 2 epochs) and "
+            "one iteration of online DPO on 25 samples per prompt at T = 0.1 from the SFT or the "
+            "DPO policy, ranked by the global RM (bars: 95% paired-bootstrap interval over "
+            "prompts). The paper predicts online DPO beats offline DPO at the same number of "
+            "steps: Online DPO (SFT) > DPO and Online DPO (DPO) > DPO (2x)."
+        ),
+    },
+    "fig6": {
+        "title": "Figure 6: ROUGE-L F1 as the reward",
+        "policies": ["rouge.sft", "rouge.dpo", "rouge.dpo2x", "rouge.online-dpo"],
+        "metric": "rouge",
+        "comparisons": [
+            ["rouge.online-dpo", "rouge.dpo"],
+            ["rouge.online-dpo", "rouge.dpo2x"],
+            ["rouge.dpo2x", "rouge.dpo"],
+            ["rouge.dpo", "rouge.sft"],
+        ],
+        "labels": {
+            "rouge.sft": "SFT",
+            "rouge.dpo": "DPO",
+            "rouge.dpo2x": "DPO (2x)",
+            "rouge.online-dpo": "Online DPO (DPO)",
+        },
+        "needs": ["rouge"],
+        "caption": (
+            "ROUGE-L as the reward (Section 3.2, Appendix C.1): the SFT's 25 samples at T = 0.1 "
+            "per PFT train prompt are ranked by ROUGE-L F1 against the prompt's preferred "
+            "completion; top and bottom are the pairs for a global RM, DPO, DPO (2x), and online "
+            "DPO on the DPO policy's samples ranked by that RM. Bars: ROUGE-L F1 (×100) at "
+            "T = 0.01 against the PFT validation split's preferred completions, never seen in "
+            "training. The paper predicts no gain of online over offline DPO (the gap is closed: "
+            "verifying ROUGE-L needs the unobserved reference, as generating it does), and a "
+            "slight gain of DPO (2x) over DPO."
+        ),
+    },
+    "fig7": {
+        "title": "Figure 7: prompt augmentation",
+        "policies": ["online-dpo", "augment.online-dpo"],
+        "metric": "judge",
+        "comparisons": [["augment.online-dpo", "online-dpo"]],
+        "labels": {
+            "online-dpo": "Online DPO (DPO)",
+            "augment.online-dpo": "Online DPO (DPO) + SFT prompts",
+        },
+        "needs": ["augment"],
+        "caption": (
+            "Prompt augmentation (Appendix A.3): Online DPO (DPO) whose on-policy prompts also "
+            "include SFT training prompts (about 3x the pairs and steps, the samples labelled "
+            "by the same global RM), against plain Online DPO (DPO). The paper sees almost no "
+            "improvement, against what a computational-statistical-gap refinement of H3 "
+            "predicts."
+        ),
+    },
+    "fig8": {
+        "title": "Figure 8: judge-labelled pairs of SFT samples",
+        "policies": ["judged.dpo", "judged.online-sft", "judged.online-dpo"],
+        "metric": "judge",
+        "comparisons": [
+            ["judged.online-dpo", "judged.dpo"],
+            ["judged.online-sft", "judged.dpo"],
+        ],
+        "labels": {
+            "judged.dpo": "DPO",
+            "judged.online-sft": "Online DPO (SFT)",
+            "judged.online-dpo": "Online DPO (DPO)",
+        },
+        "needs": ["judged"],
+        "caption": (
+            "A narrower preference set (Appendix A.4): two SFT samples at T = 0.1 per PFT train "
+            "prompt, the winner picked by the judge with the evaluation prompt (toy: the "
+            "noisy Bradley–Terry labeller on r*). On it: a global RM, DPO, and online DPO on "
+            "the SFT's or the DPO policy's samples ranked by that RM. The paper: Online DPO "
+            "(DPO) still clearly beats DPO (against H4), Online DPO (SFT) roughly matches DPO."
+        ),
+    },
+}
+
+
+def seeds(fig: str, config: dict) -> list[int]:
+    """Figure 3 runs every seed; Figures 5-8 the config's ``variant_seeds`` (default: all)."""
+    return list(config["seeds"] if fig == "fig3" else config.get("variant_seeds", config["seeds"]))
+
+
+def policies(fig: str, config: dict) -> list[str]:
+    p = FIGURES[fig]["policies"]
+    return list(config["eval"]["policies"] if p is None else p)
+
+
+def comparisons(fig: str, config: dict) -> list[list[str]]:
+    if fig == "fig3" and "comparisons" in config["eval"]:
+        return config["eval"]["comparisons"]
+    return FIGURES[fig]["comparisons"]
+
+
+def metrics(fig: str, config: dict) -> list[str]:
+    """The table / figure suffixes of a figure: every judge in use, or ``rouge``."""
+    return ["rouge"] if FIGURES[fig]["metric"] == "rouge" else list(config["judge"]["use"])
