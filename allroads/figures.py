@@ -97,6 +97,42 @@ FIGURES: dict[str, dict] = {
 }
 
 
+# Figures 4, 9 and 10 come from the reward-model study's own rules (rules/rm_study.smk); their
+# report entries: a title and a caption each, keyed by the figure's file stem.
+RM_STUDY: dict[str, dict] = {
+    "fig9": {
+        "title": "Figure 9: held-out fit of each reward model",
+        "caption": (
+            "Bradley–Terry log-likelihood (and accuracy) of the held-out preference labels "
+            "(pft_val) under the global RM, the local RM (reference-free DPO, β = 1/H) and the "
+            "DPO policy's implicit reward, mean ± s.e. over seeds. The paper finds global > "
+            "local > DPO: the global RM fits the labels best."
+        ),
+    },
+    "fig10": {
+        "title": "Figure 10: Best-of-N against N",
+        "caption": (
+            "Each RM picks its best of the first N of 25 samples per evaluation prompt (from SFT "
+            "or offline DPO); the pick is judged against the reference (bars: 95% paired-"
+            "bootstrap interval over prompts). The paper: Best-of-N improves with N, and the "
+            "RMs rank in the order of their validation likelihood (Figure 9)."
+        ),
+    },
+    "fig4": {
+        "title": "Figure 4: global RM size against policy size",
+        "caption": (
+            "Best-of-25 winrate of each policy size's SFT samples ranked by the global RM of "
+            "each size. The paper: the policy's size matters more than the RM's."
+        ),
+    },
+}
+
+
+def rm_study_entry(name: str) -> dict:
+    """Title and caption of a reward-model-study figure file stem (``fig10.oracle`` -> fig10)."""
+    return RM_STUDY[name.split(".")[0]]
+
+
 def seeds(fig: str, config: dict) -> list[int]:
     """Figure 3 runs every seed; Figures 5-8 the config's ``variant_seeds`` (default: all)."""
     return list(config["seeds"] if fig == "fig3" else config.get("variant_seeds", config["seeds"]))

@@ -142,7 +142,12 @@ rule table_fig9:
     input:
         expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
     output:
-        csv=f"{R}/tables/fig9.csv",
+        csv=report(
+            f"{R}/tables/fig9.csv",
+            caption="../report/rm_table.rst",
+            category="Tables",
+            labels={"figure": _figures.RM_STUDY["fig9"]["title"], "table": "per RM"},
+        ),
         md=f"{R}/tables/fig9.md",
     log:
         f"{R}/logs/report/table_fig9.log",
@@ -150,6 +155,8 @@ rule table_fig9:
         "../envs/report.yaml"
     params:
         kinds=RM_KINDS,
+        title=_figures.RM_STUDY["fig9"]["title"],
+        caption=_figures.RM_STUDY["fig9"]["caption"],
     script:
         "../scripts/table_fig9.py"
 
@@ -165,7 +172,15 @@ rule table_bon:
             else bon_judgments(RM_SIZES, [FIG4_GENERATOR])(wc)
         ),
     output:
-        csv=f"{R}/tables/{{fig}}.{{judge}}.csv",
+        csv=report(
+            f"{R}/tables/{{fig}}.{{judge}}.csv",
+            caption="../report/rm_table.rst",
+            category="Tables",
+            labels=lambda wc: {
+                "figure": f"{_figures.RM_STUDY[wc.fig]['title']} ({wc.judge} judge)",
+                "table": "per RM and N" if wc.fig == "fig10" else "per size",
+            },
+        ),
         md=f"{R}/tables/{{fig}}.{{judge}}.md",
     log:
         f"{R}/logs/report/table_{{fig}}-{{judge}}.log",
@@ -179,6 +194,8 @@ rule table_bon:
         kinds=lambda wc: RM_KINDS if wc.fig == "fig10" else ["global"],
         n=lambda wc: BON_N if wc.fig == "fig10" else [max(BON_N)],
         same_size=lambda wc: wc.fig == "fig10",
+        title=lambda wc: _figures.RM_STUDY[wc.fig]["title"],
+        caption=lambda wc: _figures.RM_STUDY[wc.fig]["caption"],
         bootstrap={
             "resamples": 2000,
             "seed": 0,
@@ -195,7 +212,12 @@ rule figure_rm_study:
         csv=f"{R}/tables/{{name}}.csv",
     output:
         pdf=f"{R}/figures/{{name}}.pdf",
-        png=f"{R}/figures/{{name}}.png",
+        png=report(
+            f"{R}/figures/{{name}}.png",
+            caption="../report/figure.rst",
+            category="Figures",
+            labels=lambda wc: {"figure": _figures.rm_study_entry(wc.name)["title"]},
+        ),
     log:
         f"{R}/logs/report/figure_{{name}}.log",
     wildcard_constraints:
@@ -203,6 +225,8 @@ rule figure_rm_study:
     conda:
         "../envs/report.yaml"
     params:
+        title=lambda wc: _figures.rm_study_entry(wc.name)["title"],
+        caption=lambda wc: _figures.rm_study_entry(wc.name)["caption"],
         bon_temperature=BON_T,
         sizes=RUN_SIZES,
     script:
