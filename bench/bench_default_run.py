@@ -25,7 +25,7 @@ with tempfile.TemporaryDirectory() as d:
     if p.returncode:
         sys.exit(p.stdout[-3000:] + p.stderr[-3000:])
     print(
-        f"default target (fig3, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
+        f"default target ({', '.join(cfg.get('figures', ['fig3']))} + RM study, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
     )
     tables = Path(cfg["results"]) / "tables"
     for md in sorted(tables.glob("fig*.md")) + sorted(tables.glob("diagnostics*.md")):
