@@ -1,7 +1,8 @@
 """Wall time of the default target (every figure of `figures`, on the toy task) from scratch,
 2 cores; then every figure's table and the diagnostics tables.
 
-Run: .venv/bin/python bench/bench_default_run.py   (uses a temporary results folder)
+Run: .venv/bin/python bench/bench_default_run.py [FIG ...]   (uses a temporary results folder)
+FIG ...: time only those entries of config `figures` (e.g. `fig3`: Figure 3 and the RM study).
 """
 
 import subprocess
@@ -14,6 +15,8 @@ import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+if sys.argv[1:]:
+    cfg["figures"] = sys.argv[1:]
 with tempfile.TemporaryDirectory() as d:
     cfg["results"] = str(Path(d) / "results")
     conf = Path(d) / "config.yaml"
