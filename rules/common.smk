@@ -37,6 +37,8 @@ SEEDS = config["seeds"]
 JUDGES = config["judge"]["use"]
 SPLITS = ["pretrain", "sft_train", "sft_val", "sft_test", "pft_train", "pft_val", "eval_prompts"]
 PRECISION = config["precision"]
+# the paired bootstrap of every figure table (Figures 3-10): defaults, then config eval.bootstrap
+BOOTSTRAP = {"resamples": 2000, "seed": 0, "level": 0.95, **config["eval"].get("bootstrap", {})}
 # Section 3: every policy and RM starts "from the same SFT checkpoint": one SFT per size, shared
 # by all seeds (trained with `sft_seed`), unless `sft_per_seed: true` (one per seed).
 SFT_PER_SEED = config.get("sft_per_seed", False)
@@ -503,7 +505,9 @@ def rm_val_targets():
 # bound: every RM's pick at every N a distinct summary)
 if "openai" in JUDGES:
     JUDGE_PLAN["evaluation"] += sum(
-        len(bon_rms(s, g)) * len(BON_N) * len(SEEDS) for s in RUN_SIZES for g in BON_GENERATORS
+        len(bon_rms(s, g)) * len(BON_N) * len(SEEDS)
+        for s in RUN_SIZES
+        for g in {*BON_GENERATORS, FIG4_GENERATOR}  # bon_rms: [] where no figure ranks (s, g)
     )
 
 

@@ -33,12 +33,7 @@ rule table:
         policies=lambda wc: figure_policies(wc.fig),
         comparisons=lambda wc: figure_comparisons(wc.fig),
         caption=lambda wc: figure_caption(wc.fig),
-        bootstrap={
-            "resamples": 2000,
-            "seed": 0,
-            "level": 0.95,
-            **config["eval"].get("bootstrap", {}),
-        },
+        bootstrap=BOOTSTRAP,
     script:
         "../scripts/table.py"
 

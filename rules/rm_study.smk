@@ -196,12 +196,7 @@ rule table_bon:
         same_size=lambda wc: wc.fig == "fig10",
         title=lambda wc: _figures.RM_STUDY[wc.fig]["title"],
         caption=lambda wc: _figures.RM_STUDY[wc.fig]["caption"],
-        bootstrap={
-            "resamples": 2000,
-            "seed": 0,
-            "level": 0.95,
-            **config["eval"].get("bootstrap", {}),
-        },
+        bootstrap=BOOTSTRAP,
     script:
         "../scripts/table_bon.py"
 
