@@ -23,6 +23,7 @@ include: "rules/diagnostics.smk"
 include: "rules/rm_study.smk"
 include: "rules/variants.smk"
 include: "rules/judge_budget.smk"
+include: "rules/control.smk"
 
 
 report: "report/workflow.rst"
@@ -34,3 +35,4 @@ rule all:
         all_figure_targets(),
         diagnostics_targets(),
         rm_study_targets(),
+        control_targets(),

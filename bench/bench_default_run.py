@@ -30,6 +30,8 @@ with tempfile.TemporaryDirectory() as d:
     print(
         f"default target ({', '.join(cfg.get('figures', ['fig3']))} + RM study, {len(cfg.get('sizes', cfg['models']))} sizes x {len(cfg['seeds'])} seeds): {wall:.0f} s wall"
     )
-    tables = Path(cfg["results"]) / "tables"
-    for md in sorted(tables.glob("fig*.md")) + sorted(tables.glob("diagnostics*.md")):
-        print(f"## {md.name}\n\n{md.read_text()}")
+    root = Path(cfg["results"])  # Figure 5's tables are the control run's, under its folder
+    for md in sorted(root.glob("**/tables/fig*.md")) + sorted(
+        root.glob("**/tables/diagnostics*.md")
+    ):
+        print(f"## {md.relative_to(root)}\n\n{md.read_text()}")

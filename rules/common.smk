@@ -14,10 +14,18 @@ from allroads.config import (
     validate,
 )
 
+# Figure 5's control task runs this workflow again as a Snakemake module (rules/control.smk),
+# whose config the main run builds from its own, --config overrides applied.
+IN_MODULE = not workflow.modifier.is_main_snakefile()
+
 try:
     # --config values as YAML (Snakemake reads `seeds=[0,1]` as ["0", "1"]), then validation
-    _cli = apply_cli_config(config, workflow.config_settings.config_args)
-    validate(config, source=config_source(workflow.overwrite_configfiles), cli=_cli)
+    if IN_MODULE:  # (Snakemake parses a module once per `use rule`: config is read-only here)
+        _cli, _source = None, config["_source"]
+    else:
+        _cli = apply_cli_config(config, workflow.config_settings.config_args)
+        _source = config_source(workflow.overwrite_configfiles)
+    validate({k: v for k, v in config.items() if k != "_source"}, source=_source, cli=_cli)
 except ConfigError as e:
     print(e, file=sys.stderr)  # the message names the file (or --config) and the key
     sys.exit(1)
@@ -325,7 +333,8 @@ def fig3_targets():
 
 
 def all_figure_targets():
-    return [t for fig in FIGURES for t in figure_targets(fig)]
+    """This run's figures (Figure 5's come from the control run when there is one)."""
+    return [t for fig in FIGURES if not (fig == "fig5" and CONTROL) for t in figure_targets(fig)]
 
 
 # ---- diagnostics (rules/diagnostics.smk)
@@ -522,3 +531,47 @@ def rm_study_targets():
                 out += [f"{R}/tables/{fig}.{j}.{e}" for e in ("csv", "md")]
                 out += [f"{R}/figures/{fig}.{j}.{e}" for e in ("pdf", "png")]
     return out
+
+
+# ---- Figure 5 (rules/control.smk): Figure 3's chain on the control task, whose short horizon
+# closes the generation-verification gap (two-word summaries), run as a module of this
+# workflow: the config `control.overlay` merged over this one, outputs under
+# <results>/<control.results>/. The control run itself has no `control` and builds `fig5` from
+# its own chain.
+import copy
+
+import yaml
+
+from allroads.config import merge_overlay
+
+CONTROL = config.get("control") if "fig5" in FIGURES and not IN_MODULE else None
+CONTROL_R = f"{R}/{CONTROL.get('results', 'control')}" if CONTROL else None
+
+
+def control_config():
+    """The control run's config: this one (with --config applied), the overlay merged over it,
+    then its own results folder, Figure 5 alone and its seeds (`control.seeds`, else
+    `variant_seeds`, as Figures 6-8)."""
+    path = CONTROL["overlay"]
+    try:
+        overlay = yaml.safe_load(Path(path).read_text()) or {}
+    except (OSError, yaml.YAMLError) as e:
+        print(f"{_source}: config key control.overlay: cannot read {path}: {e}", file=sys.stderr)
+        sys.exit(1)
+    cfg = copy.deepcopy(config)
+    cfg.pop("control")
+    merge_overlay(cfg, overlay)
+    cfg.pop("control", None)
+    cfg.update(
+        results=CONTROL_R,
+        figures=["fig5"],
+        seeds=CONTROL.get("seeds", config.get("variant_seeds", SEEDS)),
+        _source=f"{_source} + {path} (control)",
+    )
+    cfg.setdefault("rm_study", {})["figures"] = []
+    return cfg
+
+
+def control_targets():
+    """What `all` builds of the control run: its `all` (Figure 5, its diagnostics)."""
+    return rules.control_all.input if CONTROL else []

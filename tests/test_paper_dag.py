@@ -46,6 +46,11 @@ CPU_RULES = {
 CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}  # the RM study
 
 
+def base_rule(rule: str) -> str:
+    """Figure 5's control run (rules/control.smk) is the same rules, renamed control_*."""
+    return rule.removeprefix("control_")
+
+
 def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
     cmd = [
         str(SNAKEMAKE),
@@ -138,10 +143,40 @@ def test_exact_job_counts_per_rule(dag):
         "judge_budget": 1,
         "table": 4 * n_judge, "figure": 4 * n_judge,
     }  # fmt: skip
-    expected = dict(Counter(expected) + Counter(extra))
+    # Figure 5 (config `control`: config/paper-two-word.yaml merged over paper.yaml, a module of
+    # this workflow): Figure 3's chain on the two-word task from the same Pythia bases (no base
+    # job of its own), SFT per size, and per (size, seed) a global RM, DPO and DPO (2x), the DPO
+    # policy's samples, their labels and Online DPO (DPO), 4 policies sampled and judged,
+    # diagnostics; its own data, judge bill, table, figure and diagnostics table.
+    control = {
+        "data": 1, "sft": n_size, "global_rm": runs, "offline_dpo": 2 * runs,
+        "sample_online": runs, "label_online": runs, "online_dpo": runs,
+        "sample_eval": 4 * runs, "judge": 4 * n_judge * runs, "diagnose": runs,
+        "table_diagnostics": 1, "judge_budget": 1, "table": n_judge, "figure": n_judge,
+    }  # fmt: skip
+    expected = dict(
+        Counter(expected)
+        + Counter(extra)
+        + Counter({f"control_{r}": n for r, n in control.items()})
+    )
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 593
-    assert sum(expected.values()) == 593
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 736
+    assert sum(expected.values()) == 736
+
+
+def test_figure5_starts_from_the_shared_bases(dag):
+    """The control run's SFT starts from the main run's Pythia snapshots and writes under
+    <results>/two-word/; its table is Figure 5's."""
+    _, out, _ = dag
+    blocks = [b for b in re.split(r"\n(?=(?:local)?rule \w+:\n)", out) if b.startswith("rule ")]
+    sft = [b for b in blocks if b.startswith("rule control_sft:")]
+    assert len(sft) == 3
+    for b in sft:
+        size = re.search(r"wildcards: size=([\w.-]+)", b).group(1)
+        assert re.search(rf"input: \S*/paper/models/{re.escape(size)}/base,", b), b[:400]
+        assert re.search(rf"output: \S*/paper/two-word/models/{re.escape(size)}/sft$", b, re.M)
+    table = next(b for b in blocks if b.startswith("rule control_table:"))
+    assert "paper/two-word/tables/fig5.openai.csv" in table
 
 
 def test_every_judge_call_waits_for_the_runs_bill(dag):
@@ -150,14 +185,18 @@ def test_every_judge_call_waits_for_the_runs_bill(dag):
     output as input."""
     _, out, _ = dag
     blocks = re.split(r"\n(?=(?:local)?rule \w+:\n)", out)
-    calls = [b for b in blocks if re.match(r"rule (judge|judge_bon|variant_pairs):\n", b)]
-    judged = [b for b in calls if "variant=judged" in b or b.startswith("rule judge")]
-    # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings
-    assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9
+    calls = [
+        b for b in blocks if re.match(r"rule (?:control_)?(judge|judge_bon|variant_pairs):\n", b)
+    ]
+    judged = [b for b in calls if "variant=judged" in b or re.match("rule (control_)?judge", b)]
+    # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings,
+    # 36 evaluations of Figure 5 (the control run, which waits on its own bill)
+    assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9 + 36
     for b in calls:
         inputs = re.search(r"^\s*input: (.*)$", b, re.M).group(1)
         assert ("judge_work/budget.json" in inputs) == (b in judged), b[:300]
     assert len([b for b in blocks if b.startswith("rule judge_budget:")]) == 1
+    assert len([b for b in blocks if b.startswith("rule control_judge_budget:")]) == 1
 
 
 def test_every_size_and_seed_is_in_the_grid(dag):
@@ -189,13 +228,18 @@ def test_gpu_rules_request_gpus_per_size(dag):
     jobs, _, _ = dag
     seen = set()
     for j in jobs:
-        if j["rule"] not in GPU_RULES:
+        rule = base_rule(j["rule"])
+        if rule not in GPU_RULES:
             continue
-        want = expected_gpu_request(j["rule"], j["wildcards"]["size"])
+        want = expected_gpu_request(rule, j["wildcards"]["size"])
         got = {k: j["resources"].get(k) for k in want}
         assert got == want, (j["rule"], j["wildcards"])
         seen.add((j["rule"], j["wildcards"]["size"]))
-    assert seen == {(r, s) for r in GPU_RULES for s in SIZES}
+    control = {"sft", "global_rm", "offline_dpo", "online_dpo", "sample_online", "sample_eval",
+               "label_online", "diagnose"}  # fmt: skip
+    assert seen == {(r, s) for r in GPU_RULES for s in SIZES} | {
+        (f"control_{r}", s) for r in control for s in SIZES
+    }
 
 
 def test_training_jobs_show_their_launch_command(dag):
@@ -206,7 +250,7 @@ def test_training_jobs_show_their_launch_command(dag):
     seen = Counter()
     for block in blocks:
         m = re.match(r"rule (\w+):\n", block)
-        if not m or m.group(1) not in TRAINING:
+        if not m or base_rule(m.group(1)) not in TRAINING:
             continue
         cmd = re.search(r"^Shell command: (.*)$", block, re.M).group(1)
         # the job's threads reach torch through the environment, not the (rerun-triggering) spec
@@ -228,7 +272,7 @@ def test_training_jobs_show_their_launch_command(dag):
 def test_cpu_rules_stay_off_gpus(dag):
     jobs, _, _ = dag
     for j in jobs:
-        if j["rule"] in CPU_RULES:
+        if base_rule(j["rule"]) in CPU_RULES:
             assert j["resources"].get("slurm_partition") == "cpu", j
             assert not j["resources"].get("gpu"), j
             assert "gpu_model" not in j["resources"], j

@@ -220,3 +220,51 @@ def test_mixed_rows_name_the_row():
             {"prompt": "x", "chosen": "y", "rejected": "z", "id": "b"}]  # fmt: skip
     with pytest.raises(ValueError, match=r"row 2 \(b\)"):
         training.preference_dataset(rows)
+
+
+def test_shared_prompt_sampling_draws_what_num_return_sequences_draws(tmp_path):
+    """The sampler runs each prompt once and repeats its KV cache for the n samples; with
+    left-padded prompts of different lengths and a context-dependent (random) model, it must
+    draw exactly the ids that generate(num_return_sequences=n) draws from the same seed."""
+    tok = models.build_toy_tokenizer()
+    models.save(models.init_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2},
+                                       tok, seed=3), tok, tmp_path / "p")  # fmt: skip
+    prompts = [
+        {"id": f"p{i}", "prompt": "POST: bob likes cats" + " ." * (3 * i) + "\nTL;DR:"}
+        for i in range(3)
+    ]
+    sampler = HFSampler(str(tmp_path / "p"), batch_size=64)
+    got = sampler.sample(prompts, 5, 1.0, H, seed=11)
+
+    tok = sampler.tokenizer
+    torch.manual_seed(__import__("allroads.sampling").sampling.derive_seed(11, 0))
+    enc = tok.pad({"input_ids": [encode_prompt(tok, p["prompt"]) for p in prompts]},
+                  padding=True, return_tensors="pt")  # fmt: skip
+    assert len(set(enc["attention_mask"].sum(1).tolist())) == 3  # really left-padded
+    with torch.no_grad():
+        ref = sampler.model.generate(
+            **enc, do_sample=True, temperature=1.0, top_k=0, top_p=1.0, max_new_tokens=H,
+            num_return_sequences=5, pad_token_id=tok.pad_token_id, eos_token_id=tok.eos_token_id,
+        )  # fmt: skip
+    want = [
+        sample_row(prompts[j // 5], j % 5, d, tok.eos_token_id, tok)
+        for j, d in enumerate(ref[:, enc["input_ids"].shape[1] :].tolist())
+    ]
+    assert got == want  # same rows, same order, same random draws
+    assert len({tuple(r["completion_ids"]) for r in got}) > 3  # the draws differ
+
+    # and every step's logits are those of the prompt alone, unpadded, plus what was drawn
+    # (a position offset by the left padding would show here: ~1e-3, not ~1e-7)
+    with torch.no_grad():
+        out = sampler.model.generate(
+            **sampler._shared_prompt(enc, 2), do_sample=True, temperature=1.0, top_k=0,
+            top_p=1.0, max_new_tokens=H, pad_token_id=tok.pad_token_id, eos_token_id=None,
+            output_logits=True, return_dict_in_generate=True,
+        )  # fmt: skip
+        width = enc["input_ids"].shape[1]
+        for r, seq in enumerate(out.sequences):
+            prompt = encode_prompt(tok, prompts[r // 2]["prompt"])
+            full = sampler.model(torch.tensor([prompt + seq[width:].tolist()])).logits[0]
+            for k in range(H):
+                step = out.logits[k][r]
+                assert torch.allclose(step, full[len(prompt) - 1 + k], atol=1e-5), (r, k)

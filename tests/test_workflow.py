@@ -69,7 +69,7 @@ def test_default_dag_dry_run(tmp_path):
     assert rc == 0, out
     sizes, seeds = len(cfg.get("sizes", cfg["models"])), len(cfg["seeds"])
     n, gens, pols = sizes * seeds, len(cfg["online"]["generators"]), len(cfg["eval"]["policies"])
-    assert (gens, pols, cfg["figures"]) == (2, 5, ["fig3", "fig6", "fig7", "fig8"])
+    assert (gens, pols, cfg["figures"]) == (2, 5, ["fig3", "fig5", "fig6", "fig7", "fig8"])
     m = sizes * len(cfg["variant_seeds"])  # Figures 6-8 run on variant_seeds
     # Figures 6-8 add, per (size, variant seed) m: the rouge and judged variants' own global RM
     # (2) and offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies
@@ -80,8 +80,9 @@ def test_default_dag_dry_run(tmp_path):
     # (3) and augment (1) policies, ROUGE-L scores of the 4 rouge ones, judgments of the 4
     # others, the variants' diagnostics; one extra prompt set, a second diagnostics table.
     # Base, SFT and the default chain are built once.
-    # the RM study (Figures 4, 9, 10) adds its own jobs: rm_study_counts
-    assert job_counts(out) == dict(Counter(rm_study_counts(cfg)) + Counter({
+    # the RM study (Figures 4, 9, 10) adds its own jobs: rm_study_counts; Figure 5 its
+    # control run's: control_counts
+    assert job_counts(out) == dict(Counter(rm_study_counts(cfg)) + Counter(control_counts(cfg)) + Counter({
         "data": 1, "base": sizes, "sft": sizes, "global_rm": n + 2 * m,
         "offline_dpo": 2 * n + 3 * m, "variant_pairs": 2 * m, "extra_prompts": 1,
         "sample_online": gens * n + 3 * m, "label_online": gens * n + 4 * m,
@@ -90,6 +91,48 @@ def test_default_dag_dry_run(tmp_path):
         "table": 4, "figure": 4, "diagnose": n, "diagnose_variants": m,
         "table_diagnostics": 2, "all": 1,
     }))  # fmt: skip
+
+
+def control_counts(cfg) -> dict[str, int]:
+    """Figure 5's control run (rules/control.smk, config `control`): Figure 3's chain on the
+    two-word task, from the default run's base (no base job of its own), with its own data and
+    SFT; per (size, seed): global RM, DPO, DPO (2x), the DPO policy's online samples, labels
+    and Online DPO (DPO), 4 policies sampled and judged, diagnostics."""
+    sizes = len(cfg.get("sizes", cfg["models"]))
+    runs = sizes * len(cfg["control"].get("seeds", cfg.get("variant_seeds", cfg["seeds"])))
+    judges = len(cfg["judge"]["use"])
+    counts = {
+        "data": 1, "sft": sizes, "global_rm": runs, "offline_dpo": 2 * runs,
+        "sample_online": runs, "label_online": runs, "online_dpo": runs,
+        "sample_eval": 4 * runs, "judge": 4 * runs * judges, "diagnose": runs,
+        "table": judges, "figure": judges, "table_diagnostics": 1,
+    }  # fmt: skip
+    return {f"control_{r}": n for r, n in counts.items()}
+
+
+def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
+    """Naming Figure 5's file builds the control task's chain, which starts from the default
+    run's base model (built once, for both) and writes under <results>/two-word/."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    fig = tmp_path / "r" / cfg["control"]["results"] / "figures" / "fig5.oracle.png"
+    rc, out = smk("-n", "-p", str(fig), "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    want = {k: v for k, v in control_counts(cfg).items() if "diagnos" not in k}
+    assert job_counts(out) == {"data": 1, "base": 1, **want}
+    sft = re.search(r"rule control_sft:\n(.*?)\n\n", out, re.S).group(1)
+    assert f"input: {tmp_path}/r/models/toy-m/base, {tmp_path}/r/two-word/data/sft_train" in sft
+    data = re.search(r"rule control_data:\n(.*?)\n\n", out, re.S).group(1)
+    assert f"{tmp_path}/r/two-word/data/pft_train.jsonl" in data
+
+
+def test_a_missing_control_overlay_is_one_line_naming_the_key(tmp_path):
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"), control={"overlay": "nope.yaml"})
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    rc, out = smk("-n", "--configfile", str(tmp_path / "c.yaml"))
+    assert rc != 0
+    assert "config key control.overlay: cannot read nope.yaml" in out
+    assert "Traceback" not in out
 
 
 def rm_study_counts(cfg) -> dict[str, int]:
