@@ -542,3 +542,17 @@ def test_paper_two_word_bill_prices_generation_and_max_usd_stops_it(tmp_path):
     log = (tmp_path / "budget.log").read_text()
     assert "exceeds the limit $1.00; nothing was sent" in log and "generation: 1 jobs" in log
     assert not (tmp_path / "budget.json").exists()  # two_word_data and every judge job wait on it
+
+
+def test_api_key_only_from_the_environment_and_never_written(tmp_path, monkeypatch):
+    key = "sk-test-DO-NOT-LEAK-2w9e4d1c"
+    monkeypatch.setenv("OPENAI_API_KEY", key)
+    sp = splits(3, 1, 1)
+    with FakeJudgeServer(Fake(sp)) as srv:
+        smk = script_env(tmp_path, srv, sp)
+        run_script(smk)
+    files = [p for p in tmp_path.rglob("*") if p.is_file()]
+    assert any(p.suffix == ".sqlite" for p in files) and Path(smk.log[0]) in files
+    for p in files:
+        data = p.read_bytes()
+        assert b"DO-NOT-LEAK" not in data and b"2w9e4d1c" not in data, p
