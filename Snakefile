@@ -12,6 +12,7 @@ if not workflow.overwrite_configfiles:
 
 include: "rules/common.smk"
 include: "rules/data.smk"
+include: "rules/two_word_data.smk"
 include: "rules/base.smk"
 include: "rules/sft.smk"
 include: "rules/reward.smk"

@@ -144,6 +144,8 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:
         problems.append(("judge.openai", "required when judge.use lists 'openai'"))
+    if cfg["task"].get("two_word_recipe") == "judge" and not cfg["task"].get("two_word"):
+        problems.append(("task.two_word_recipe", "judge writes two-word data: needs task.two_word"))
     if any("arch" in m for m in cfg["models"].values()) and "base" not in cfg:
         problems.append(("base", "required when a model is built from `arch`"))
     for p in cfg["eval"]["policies"]:

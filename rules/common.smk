@@ -88,8 +88,27 @@ wildcard_constraints:
     variant="|".join(map(re.escape, VARIANTS)) or "NONE",
 
 
-def data(split):
+# Figure 5 at paper scale (`task.two_word_recipe: judge`): gpt-4o writes and labels the PFT
+# pairs and writes the evaluation references (rules/two_word_data.smk); default: the task's data
+TWO_WORD_RECIPE = config["task"].get("two_word_recipe", "task")
+from allroads import two_word_data as _two_word
+
+
+def raw_data(split):
+    """A split as the task writes it (rule data)."""
     return f"{R}/data/{split}.jsonl"
+
+
+def two_word_file(split):
+    return f"{R}/data/two_word/{split}.jsonl"
+
+
+def data(split):
+    """A split as the stages read it: the task's, or with `task.two_word_recipe: judge` the
+    judge-built PFT and evaluation splits."""
+    if TWO_WORD_RECIPE == "judge" and split in _two_word.SPLITS:
+        return two_word_file(split)
+    return raw_data(split)
 
 
 def model_dir(policy):
@@ -426,6 +445,8 @@ JUDGE_PLAN = {
     ),
     "generation": 0,
 }
+if TWO_WORD_RECIPE == "judge":  # the pairs' two summaries and picks, the references
+    JUDGE_PLAN = _two_word.judge_plan(JUDGE_PLAN, config["task"].get("two_word_writer"))
 JUDGE_BUDGET = f"{R}/judge_work/budget.json"
 
 

@@ -3,8 +3,10 @@ rule judge_budget:
     labelling, generation): printed, and the run stops here when it exceeds
     judge.openai.max_usd (allroads.judging.budget). Every job that calls the judge waits on it."""
     input:
-        eval_prompts=data("eval_prompts"),
-        pft_train=data("pft_train"),
+        # the task's own splits (with the two-word recipe, data() names files built after this)
+        eval_prompts=raw_data("eval_prompts"),
+        pft_train=raw_data("pft_train"),
+        pft_val=raw_data("pft_val"),
     output:
         f"{R}/judge_work/budget.json",
     log:
@@ -15,5 +17,6 @@ rule judge_budget:
         judge_cfg=config["judge"].get("openai", {}),
         plan=JUDGE_PLAN,
         max_new_tokens=config["task"]["max_new_tokens"],
+        writer=config["task"].get("two_word_writer", {}),
     script:
         "../scripts/judge_budget.py"

@@ -41,7 +41,7 @@ GPU_RULES = {
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"}
 CPU_RULES = {
     "data", "base", "judge", "table", "figure", "table_diagnostics", "variant_pairs",
-    "extra_prompts", "score_rouge", "diagnose_variants", "judge_budget",
+    "extra_prompts", "score_rouge", "diagnose_variants", "judge_budget", "two_word_data",
 }  # fmt: skip
 CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}  # the RM study
 
@@ -147,12 +147,14 @@ def test_exact_job_counts_per_rule(dag):
     # this workflow): Figure 3's chain on the two-word task from the same Pythia bases (no base
     # job of its own), SFT per size, and per (size, seed) a global RM, DPO and DPO (2x), the DPO
     # policy's samples, their labels and Online DPO (DPO), 4 policies sampled and judged,
-    # diagnostics; its own data, judge bill, table, figure and diagnostics table.
+    # diagnostics; its own data (the task's, then gpt-4o's two-word pairs and references), judge
+    # bill, table, figure and diagnostics table.
     control = {
         "data": 1, "sft": n_size, "global_rm": runs, "offline_dpo": 2 * runs,
         "sample_online": runs, "label_online": runs, "online_dpo": runs,
         "sample_eval": 4 * runs, "judge": 4 * n_judge * runs, "diagnose": runs,
         "table_diagnostics": 1, "judge_budget": 1, "table": n_judge, "figure": n_judge,
+        "two_word_data": 1,  # gpt-4o writes and labels its pairs, writes its references
     }  # fmt: skip
     expected = dict(
         Counter(expected)
@@ -160,8 +162,8 @@ def test_exact_job_counts_per_rule(dag):
         + Counter({f"control_{r}": n for r, n in control.items()})
     )
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 736
-    assert sum(expected.values()) == 736
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 737
+    assert sum(expected.values()) == 737
 
 
 def test_figure5_starts_from_the_shared_bases(dag):
@@ -192,6 +194,9 @@ def test_every_judge_call_waits_for_the_runs_bill(dag):
     # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings,
     # 36 evaluations of Figure 5 (the control run, which waits on its own bill)
     assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9 + 36
+    # and the control's gpt-4o-written data (generation and labelling) waits on it too
+    [tw] = [b for b in blocks if b.startswith("rule control_two_word_data:")]
+    assert "two-word/judge_work/budget.json" in re.search(r"^\s*input: (.*)$", tw, re.M)[1]
     for b in calls:
         inputs = re.search(r"^\s*input: (.*)$", b, re.M).group(1)
         assert ("judge_work/budget.json" in inputs) == (b in judged), b[:300]

@@ -2,7 +2,9 @@
 
 Every comparison sent to a judge model is keyed by :func:`comparison_key`, a SHA-256 over the
 judge model, the prompt template text, the post, the two summaries *in presented order* and the
-decoding parameters. The value is the model's raw reply text (plus usage metadata), never a
+decoding parameters; every summary-writing request (:mod:`allroads.judging.writer`) by
+:func:`writing_key`, over the model, the rendered prompt and the decoding parameters with the
+API seed. The value is the model's raw reply text (plus usage metadata), never a
 parsed verdict, so a changed parser is re-applied without any call. Only final replies are
 stored: a request that failed (HTTP error, timeout, undecodable body) leaves no row, and is
 retried by the next run.
@@ -64,6 +66,18 @@ def comparison_key(
         ensure_ascii=False,
         separators=(",", ":"),
     )
+    return hashlib.sha256(material.encode("utf-8")).hexdigest()
+
+
+def writing_key(*, model: str, prompt: str, decoding: Mapping[str, Any]) -> str:
+    """The hex SHA-256 content hash identifying one summary-writing request
+    (:mod:`allroads.judging.writer`): the model, the rendered prompt (template and post) and the
+    decoding parameters, the API ``seed`` included (two draws of one post are two keys)."""
+    material = json.dumps(
+        {"v": KEY_VERSION, "role": "write", "model": model, "prompt": prompt,
+         "decoding": dict(decoding)},
+        sort_keys=True, ensure_ascii=False, separators=(",", ":"),
+    )  # fmt: skip
     return hashlib.sha256(material.encode("utf-8")).hexdigest()
 
 

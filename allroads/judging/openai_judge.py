@@ -194,10 +194,12 @@ class CostEstimate:
     usd: float
     batch: bool
 
-    def message(self, model: str) -> str:
+    def message(self, model: str, kind: str = "judge") -> str:
         price = " at Batch API prices" if self.batch else ""
+        what = "summaries to write" if kind == "writing" else "comparisons to judge"
+        who = "writer" if kind == "writing" else "judge"
         return (
-            f"openai judge ({model}): {self.comparisons} comparisons to judge, "
+            f"openai {who} ({model}): {self.comparisons} {what}, "
             f"{self.requests} requests to send ({self.cached} cached); "
             f"estimated {self.input_tokens:,} input tokens + at most {self.output_tokens:,} "
             f"output tokens = at most ${self.usd:.2f}{price}"
@@ -229,6 +231,8 @@ class _Job:
     index: int  # position of the comparison in the input list
     candidate_is_a: bool
     prompt: str
+    # request parameters on top of config.decoding (the summary writer's temperature and seed)
+    params: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -300,6 +304,8 @@ class OpenAIJudge:
     """The paper's pairwise judge through any OpenAI-compatible chat-completions endpoint."""
 
     name = "openai"
+    activity = "judging"  # the progress bar's label (the summary writer: "writing")
+    request_kind = "judge"  # as named in messages (the summary writer: "writing")
 
     def __init__(
         self,
@@ -364,30 +370,11 @@ class OpenAIJudge:
             for j in jobs:
                 unique.setdefault(j.key, j)
         self.stats.comparisons += len(comparisons)
-        self.stats.requests_needed += len(unique)
 
         tokens_before = (self.stats.prompt_tokens, self.stats.completion_tokens)
-        outcomes, n_hits, n_pending, usd = self._answer(unique, round_=0, usd_before=0.0)
-        # (a resumed batch may bring replies of other requests: only this call's are used)
-        attempts: dict[str, list[_Outcome]] = {k: [outcomes[k]] for k in unique if k in outcomes}
-        for r in range(1, cfg.format_retries + 1):
-            redo = {
-                reask_key(k, r): dc_replace(unique[k], key=reask_key(k, r))
-                for k, tries in attempts.items()
-                if tries[-1].error is None and parse_preference(tries[-1].raw) is None
-            }
-            if not redo:
-                break
-            base = {reask_key(k, r): k for k in attempts}
-            got, hits_r, pending_r, usd = self._answer(redo, round_=r, usd_before=usd)
-            n_hits, n_pending = n_hits + hits_r, n_pending + pending_r
-            self.stats.format_retries += len(redo)
-            for rk, o in got.items():
-                if rk in base:
-                    attempts[base[rk]].append(o)
-
-        failed = [k for k, tries in attempts.items() if tries[-1].error is not None]
-        self.stats.failed += len(failed)
+        attempts, n_hits, n_pending, failed = self._ask(
+            unique, lambda raw: parse_preference(raw) is not None
+        )
         verdicts = [
             self._verdict(c, jobs, attempts)
             for c, jobs in zip(comparisons, jobs_per_comp, strict=True)
@@ -402,15 +389,55 @@ class OpenAIJudge:
             f"{self.stats.completion_tokens - tokens_before[1]:,} output tokens used",
             flush=True,
         )
+        self._raise_failed(failed, attempts, n_pending)
+        return verdicts
+
+    def _ask(
+        self, unique: dict[str, _Job], parses: Callable[[str | None], bool]
+    ) -> tuple[dict[str, list[_Outcome]], int, int, list[str]]:
+        """Replies to ``unique`` (key -> request), each unparseable one (``parses`` false) asked
+        again up to ``format_retries`` times, one round per re-ask; every round goes through the
+        cache (re-asks have their own keys, :func:`reask_key`), the budget check and the sync or
+        batch path like the first. Shared by the judge and the summary writer
+        (:mod:`allroads.judging.writer`). Returns (``attempts[key]`` = the first reply and its
+        re-asks in order, cache hits, requests pending, keys whose last request failed)."""
+        self.stats.requests_needed += len(unique)
+        outcomes, n_hits, n_pending, usd = self._answer(unique, round_=0, usd_before=0.0)
+        # (a resumed batch may bring replies of other requests: only this call's are used)
+        attempts: dict[str, list[_Outcome]] = {k: [outcomes[k]] for k in unique if k in outcomes}
+        for r in range(1, self.config.format_retries + 1):
+            redo = {
+                reask_key(k, r): dc_replace(unique[k], key=reask_key(k, r))
+                for k, tries in attempts.items()
+                if tries[-1].error is None and not parses(tries[-1].raw)
+            }
+            if not redo:
+                break
+            base = {reask_key(k, r): k for k in attempts}
+            got, hits_r, pending_r, usd = self._answer(redo, round_=r, usd_before=usd)
+            n_hits, n_pending = n_hits + hits_r, n_pending + pending_r
+            self.stats.format_retries += len(redo)
+            for rk, o in got.items():
+                if rk in base:
+                    attempts[base[rk]].append(o)
+        failed = [k for k, tries in attempts.items() if tries[-1].error is not None]
+        self.stats.failed += len(failed)
+        return attempts, n_hits, n_pending, failed
+
+    def _raise_failed(
+        self, failed: list[str], attempts: dict[str, list[_Outcome]], n_pending: int
+    ) -> None:
+        """``on_error: raise``: fail once every successful reply is cached (a rerun sends only
+        the failed requests)."""
+        cfg = self.config
         if failed and cfg.on_error == "raise":
             first = attempts[failed[0]][-1].error
             raise JudgeAPIError(
-                f"{len(failed)} of {n_pending} judge requests failed after "
+                f"{len(failed)} of {n_pending} {self.request_kind} requests failed after "
                 f"judge.openai.max_retries={cfg.max_retries} retries (first error: {first}); the "
                 f"{n_pending - len(failed)} successful replies are cached, rerun to retry the "
                 f"rest (or set judge.openai.on_error: invalid to record them as invalid)"
             )
-        return verdicts
 
     def _answer(
         self, unique: dict[str, _Job], round_: int, usd_before: float
@@ -443,8 +470,8 @@ class OpenAIJudge:
                 f"submitted batch; resuming it",
                 flush=True,
             )
-        print(f"{estimate.message(cfg.model)}{what}", flush=True)
-        log.info("%s%s", estimate.message(cfg.model), what)
+        print(f"{estimate.message(cfg.model, self.request_kind)}{what}", flush=True)
+        log.info("%s%s", estimate.message(cfg.model, self.request_kind), what)
         usd = usd_before + estimate.usd
         if cfg.max_usd is not None and usd > cfg.max_usd:
             reask = (
@@ -511,6 +538,7 @@ class OpenAIJudge:
             "model": self.config.model,
             "messages": [{"role": "user", "content": job.prompt}],
             **self.config.decoding,
+            **job.params,
         }
 
     def _api_key(self) -> str:
@@ -630,7 +658,7 @@ class OpenAIJudge:
 
         bar = tqdm(
             total=len(jobs),
-            desc=f"judging ({self.config.model})",
+            desc=f"{self.activity} ({self.config.model})",
             unit="req",
             disable=not self._progress,
             mininterval=0.5 if sys.stderr.isatty() else 10.0,  # sparse updates in job logs
