@@ -147,7 +147,10 @@ def online_pairs(wildcards):
 
 
 def rm_input(wildcards):
-    """The global RM that ranks generator `V.g`'s samples: variant V's (or the default one)."""
+    """The RM that ranks generator `V.g`'s samples: variant V's global RM (or the default one);
+    with `online.ranker: local_rm` the (default) local RM."""
+    if config["online"].get("ranker") == "local_rm":
+        return model_dir("local_rm").format(size=wildcards.size, seed=wildcards.seed)
     variant, _ = _variants.split(wildcards.gen)
     return model_path(_variants.join(variant, "global_rm"), wildcards)
 

@@ -37,6 +37,15 @@ with job(snakemake) as log:
         from allroads.toytask import true_reward
 
         raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
+    elif snakemake.params.ranker == "local_rm":  # beta * sum log pi of the reference-free DPO
+        from allroads.config import local_rm_beta
+        from allroads.reward_models import LocalRM
+
+        # beta = 1/H from the config (not a param: the default ranker's jobs keep their params)
+        raw = LocalRM(snakemake.input.rm, local_rm_beta(snakemake.config)).score(
+            [prompt_ids[s["prompt_id"]] for s in samples],
+            [s["completion_ids"] for s in samples],
+        )
     else:
         raw = score_with_rm(
             snakemake.input.rm,

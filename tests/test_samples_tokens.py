@@ -140,17 +140,19 @@ def test_penalize_truncated_is_the_recipes_fixed_score():
     assert penalize_truncated(scores, trunc, None) == scores
 
 
-def label(setup, tmp: Path, penalty=-1.0) -> tuple[list[dict], dict]:
+def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm") -> tuple[list[dict], dict]:
     write_jsonl(tmp / "samples.jsonl", setup.samples)
     write_jsonl(tmp / "prompts.jsonl", setup.prompts)
+    rm = setup.policy if ranker == "local_rm" else setup.rm  # a policy is a local RM
     smk = SimpleNamespace(
         # lists, as the rule gives them (a prompt-augmentation variant has two of each)
         input=SimpleNamespace(samples=[str(tmp / "samples.jsonl")],
-                              prompts=[str(tmp / "prompts.jsonl")], rm=setup.rm),
+                              prompts=[str(tmp / "prompts.jsonl")], rm=rm),
         output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
         params=SimpleNamespace(
-            precision="fp32", batch_size=16, truncated_score=penalty, ranker="global_rm"
+            precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker
         ),
+        config={"task": {"max_new_tokens": H}, "train": {}},
         log=[str(tmp / "label.log")], rule="label_online", wildcards={}, threads=1,
     )  # fmt: skip
     runpy.run_path(str(ROOT / "scripts/label_online.py"), init_globals={"snakemake": smk})
@@ -268,3 +270,26 @@ def test_shared_prompt_sampling_draws_what_num_return_sequences_draws(tmp_path):
             for k in range(H):
                 step = out.logits[k][r]
                 assert torch.allclose(step, full[len(prompt) - 1 + k], atol=1e-5), (r, k)
+
+
+def test_the_local_rm_ranker_picks_the_top_and_bottom_by_beta_sum_log_pi(setup, tmp_path):
+    """online.ranker: local_rm ranks each prompt's samples by β·Σ log π(completion) of the
+    local RM (β = 1/H), not by the global RM."""
+    from allroads.reward_models import LocalRM
+
+    pairs, _ = label(setup, tmp_path, penalty=None, ranker="local_rm")
+    tok = setup.tok
+    rm = LocalRM(setup.policy, 1.0 / H)
+    by_prompt = {}
+    for smp in setup.samples:
+        by_prompt.setdefault(smp["prompt_id"], []).append(smp)
+    prompts = {p["id"]: p["prompt"] for p in setup.prompts}
+    informative = 0
+    for pair in pairs:
+        rows = by_prompt[pair["id"]]
+        ids = [encode_prompt(tok, prompts[pair["id"]])] * len(rows)
+        scores = rm.score(ids, [r["completion_ids"] for r in rows])
+        assert pair["score_chosen"] == pytest.approx(max(scores), abs=1e-4)
+        assert pair["score_rejected"] == pytest.approx(min(scores), abs=1e-4)
+        informative += max(scores) > min(scores)
+    assert informative == len(pairs) > 0

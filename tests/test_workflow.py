@@ -368,3 +368,16 @@ def test_variants_end_to_end(tmp_path):
     for needle in ("Figure 6: ROUGE-L F1 as the reward", "Figure 7", "Figure 8", "Figure 3",
                    "The paper predicts"):  # fmt: skip
         assert needle in html, needle
+
+
+def test_the_local_rm_ranker_reads_the_local_rm(tmp_path):
+    """`online.ranker: local_rm`: online pairs are ranked by the (size, seed)'s local RM."""
+    cfg = dict(DEFAULT, results=str(tmp_path / "r"), figures=["fig3"])
+    cfg["online"] = dict(cfg["online"], ranker="local_rm")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    pairs = tmp_path / "r" / "online" / "toy-m" / "seed0" / "sft.pairs.jsonl"
+    rc, out = smk("-n", str(pairs), "--configfile", str(tmp_path / "c.yaml"))
+    assert rc == 0, out
+    block = re.search(r"rule label_online:\n(.*?)\n\n", out, re.S).group(1)
+    assert f"{tmp_path}/r/models/toy-m/seed0/local_rm" in block
+    assert "global_rm" not in block and "local_rm" in job_counts(out)
