@@ -577,6 +577,10 @@ def control_config():
     then its own results folder, Figure 5 alone and its seeds (`control.seeds`, else
     `variant_seeds`, as Figures 6-8)."""
     path = CONTROL["overlay"]
+    # relative to the working directory, else to the workflow's folder (config/ ships with it)
+    if not Path(path).is_absolute() and not Path(path).exists():
+        if (Path(workflow.basedir) / path).exists():
+            path = str(Path(workflow.basedir) / path)
     try:
         overlay = yaml.safe_load(Path(path).read_text()) or {}
     except (OSError, yaml.YAMLError) as e:

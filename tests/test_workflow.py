@@ -126,6 +126,19 @@ def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
     assert f"{tmp_path}/r/two-word/data/pft_train.jsonl" in data
 
 
+def test_the_control_overlay_is_found_from_another_working_directory(tmp_path):
+    """`snakemake -s <checkout>/Snakefile -d <elsewhere>`: config `control.overlay`
+    (config/toy-two-word.yaml) is read from the workflow's folder when the working directory
+    has no such file."""
+    cfg = dict(DEFAULT, results="r")
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
+    rc, out = smk("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
+                  "r/two-word/tables/fig5.oracle.csv", "--configfile", str(tmp_path / "c.yaml"),
+                  cwd=tmp_path)  # fmt: skip
+    assert rc == 0, out
+    assert "control_sft" in job_counts(out)
+
+
 def test_a_missing_control_overlay_is_one_line_naming_the_key(tmp_path):
     cfg = dict(DEFAULT, results=str(tmp_path / "r"), control={"overlay": "nope.yaml"})
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
