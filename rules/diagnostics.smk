@@ -54,7 +54,15 @@ rule table_diagnostics:
             category="Tables",
             labels=lambda wc: {
                 "figure": "Diagnostics: did every model learn?",
-                "table": "Figure 3" if wc.diag == "diagnostics" else "Figures 6-8",
+                "table": (
+                    (
+                        "Figure 5 (control task)"
+                        if "fig5" in FIGURES and not CONTROL
+                        else "Figure 3"
+                    )
+                    if wc.diag == "diagnostics"
+                    else "Figures 6-8"
+                ),
             },
         ),
         md=f"{R}/tables/{{diag}}.md",
