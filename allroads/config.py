@@ -173,10 +173,10 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     variants = cfg.get("variants", {})
     used = set()  # the variants a configured figure plots
     for fig in cfg.get("figures", ["fig3"]):
-        used |= set(FIGURES.get(fig, {}).get("needs", []))
         if fig not in FIGURES:
             problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
             continue
+        used |= set(FIGURES[fig]["needs"])
         for v in FIGURES[fig]["needs"]:
             if v not in variants:
                 problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))

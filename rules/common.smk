@@ -350,10 +350,6 @@ def figure_targets(fig):
     return out
 
 
-def fig3_targets():
-    return figure_targets("fig3")
-
-
 def all_figure_targets():
     """This run's figures (Figure 5's come from the control run when there is one)."""
     return [t for fig in FIGURES if not (fig == "fig5" and CONTROL) for t in figure_targets(fig)]
@@ -587,9 +583,8 @@ def control_config():
         print(f"{_source}: config key control.overlay: cannot read {path}: {e}", file=sys.stderr)
         sys.exit(1)
     cfg = copy.deepcopy(config)
-    cfg.pop("control")
     merge_overlay(cfg, overlay)
-    cfg.pop("control", None)
+    cfg.pop("control", None)  # this run's, or the overlay's `control: null`
     cfg.update(
         results=CONTROL_R,
         figures=["fig5"],
