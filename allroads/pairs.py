@@ -45,25 +45,6 @@ def select_pairs(samples: list[dict], scores: list[float]) -> tuple[list[dict], 
     return pairs, {"prompts": len(by_prompt), "pairs": len(pairs), "tied": tied}
 
 
-def score_with_rm(
-    rm_dir: str,
-    prompt_ids: list[list[int]],
-    completion_ids: list[list[int]],
-    precision: str = "fp32",
-    batch_size: int = 256,
-) -> list[float]:
-    """Global RM score of exactly the tokens ``prompt_ids + completion_ids``, nothing added
-    (allroads.reward_models.GlobalRM).
-
-    A finished sample's ``completion_ids`` end with the EOS the policy drew, the format
-    RewardTrainer trained on (prompt + completion + EOS); a truncated one has no EOS and gets
-    none here (its score is replaced by :func:`penalize_truncated`).
-    """
-    from .reward_models import GlobalRM
-
-    return GlobalRM(rm_dir, precision, batch_size).score(prompt_ids, completion_ids)
-
-
 def penalize_truncated(
     scores: list[float], truncated: list[bool], penalty: float | None
 ) -> list[float]:

@@ -162,6 +162,20 @@ def load(kind: str, **kwargs) -> RewardModel:
     return KINDS[kind](**kwargs)
 
 
+def from_dirs(
+    kind: str, dirs: Sequence[str], beta: float | None = None, **global_kw
+) -> RewardModel:
+    """The RM of ``kind`` from its checkpoint folder(s), in the rules' order (RM_DIRS in
+    rules/common.smk): global ``[rm]``, local ``[policy]``, dpo ``[policy, sft]``. ``beta``
+    scales the log-prob RMs; ``global_kw`` (``precision``, ``batch_size``) go to the global RM,
+    the only one loaded in the run's precision (the log-prob RMs score in fp32)."""
+    if kind == "global":
+        return load(kind, rm_dir=dirs[0], **global_kw)
+    if kind == "local":
+        return load(kind, policy_dir=dirs[0], beta=beta)
+    return load(kind, policy_dir=dirs[0], ref_dir=dirs[1], beta=beta)
+
+
 # --------------------------------------------------------------------------- held-out fit
 
 

@@ -12,7 +12,7 @@ tokens the generator was conditioned on), ``chosen_ids`` and ``rejected_ids`` as
 from allroads.io import DataError, read_jsonl, write_json, write_jsonl
 from allroads.jobs import job
 from allroads.models import load_tokenizer
-from allroads.pairs import penalize_truncated, score_with_rm, select_pairs
+from allroads.pairs import penalize_truncated, select_pairs
 from allroads.sampling import encode_prompt
 
 with job(snakemake) as log:
@@ -37,22 +37,19 @@ with job(snakemake) as log:
         from allroads.toytask import true_reward
 
         raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
-    elif snakemake.params.ranker == "local_rm":  # beta * sum log pi of the reference-free DPO
+    else:  # the global RM, or beta * sum log pi of the local RM (reference-free DPO)
         from allroads.config import local_rm_beta
-        from allroads.reward_models import LocalRM
+        from allroads.reward_models import from_dirs
 
+        kind = "local" if snakemake.params.ranker == "local_rm" else "global"
         # beta = 1/H from the config (not a param: the default ranker's jobs keep their params)
-        raw = LocalRM(snakemake.input.rm, local_rm_beta(snakemake.config)).score(
+        rm = from_dirs(
+            kind, [snakemake.input.rm], local_rm_beta(snakemake.config) if kind == "local" else None,
+            precision=snakemake.params.precision, batch_size=snakemake.params.batch_size,
+        )  # fmt: skip
+        raw = rm.score(
             [prompt_ids[s["prompt_id"]] for s in samples],
             [s["completion_ids"] for s in samples],
-        )
-    else:
-        raw = score_with_rm(
-            snakemake.input.rm,
-            [prompt_ids[s["prompt_id"]] for s in samples],
-            [s["completion_ids"] for s in samples],
-            snakemake.params.precision,
-            snakemake.params.batch_size,
         )
     truncated = [bool(s["truncated"]) for s in samples]
     scores = penalize_truncated(raw, truncated, snakemake.params.truncated_score)

@@ -22,14 +22,10 @@ with job(snakemake) as log:
 
         truth = [true_reward(r["post"], r[k]) for k in ("chosen", "rejected") for r in val]
         truth = truth[: len(val)], truth[len(val) :]
-    args = {
-        "global": dict(rm_dir=inp.global_rm, precision=p.precision),
-        "local": dict(policy_dir=inp.local_rm, beta=p.betas["local"]),
-        "dpo": dict(policy_dir=inp.dpo, ref_dir=inp.sft, beta=p.betas["dpo"]),
-    }
+    dirs = {"global": [inp.global_rm], "local": [inp.local_rm], "dpo": [inp.dpo, inp.sft]}
     m = {"val_pairs": len(val)}
     for kind in p.kinds:
-        rm = rms.load(kind, **args[kind])
+        rm = rms.from_dirs(kind, dirs[kind], p.betas.get(kind), precision=p.precision)
         sc, sr = rm.score_text(prompts, chosen), rm.score_text(prompts, rejected)
         del rm
         m[f"val_{kind}_rm_loglik"] = rms.bt_loglik(sc, sr)

@@ -21,13 +21,9 @@ with job(snakemake) as log:
     completion_ids = [s["completion_ids"] for s in samples]
     scores = {}
     for spec in p.rms:
-        if spec["kind"] == "global":
-            kw = dict(rm_dir=spec["dirs"][0], precision=p.precision, batch_size=p.batch_size)
-        elif spec["kind"] == "local":
-            kw = dict(policy_dir=spec["dirs"][0], beta=spec["beta"])
-        else:
-            kw = dict(policy_dir=spec["dirs"][0], ref_dir=spec["dirs"][1], beta=spec["beta"])
-        rm = rms.load(spec["kind"], **kw)
+        rm = rms.from_dirs(
+            spec["kind"], spec["dirs"], spec["beta"], precision=p.precision, batch_size=p.batch_size
+        )
         if rm.tokenizer.get_vocab() != tok.get_vocab():  # an RM of another family
             raise DataError(f"RM {spec['dirs'][0]} does not share the policy's tokenizer")
         scores[spec["label"]] = rm.score(prompt_ids, completion_ids)

@@ -16,7 +16,8 @@ import torch
 from allroads import models, training
 from allroads.io import read_jsonl, write_jsonl
 from allroads.logprobs import completion_logps
-from allroads.pairs import penalize_truncated, score_with_rm
+from allroads.pairs import penalize_truncated
+from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler, encode_prompt, sample_row
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -121,7 +122,7 @@ def test_samples_record_the_drawn_tokens_and_truncation(setup):
 def test_rm_scores_exactly_the_drawn_tokens(setup):
     s = next(x for x in setup.samples if x["truncated"])
     p_ids = encode_prompt(setup.tok, setup.prompts[0]["prompt"])
-    got = score_with_rm(setup.rm, [p_ids, p_ids], [s["completion_ids"], [setup.tok.eos_token_id]])
+    got = GlobalRM(setup.rm).score([p_ids, p_ids], [s["completion_ids"], [setup.tok.eos_token_id]])
     rm = models.load_reward_model(setup.rm).eval()
     rm.config.pad_token_id = setup.tok.pad_token_id
     with torch.no_grad():

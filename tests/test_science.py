@@ -13,8 +13,7 @@ import yaml
 
 from allroads import base_models, diagnostics, tasks, toytask, training
 from allroads.io import read_jsonl
-from allroads.models import load_tokenizer
-from allroads.pairs import score_with_rm
+from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -63,15 +62,10 @@ def eval_rstar(model_dir, data) -> float:
 def test_global_rm_beats_chance_on_held_out_pairs(run):
     out, data = run
     val = data["pft_val"]
-    tok = load_tokenizer(out / "rm")
+    rm = GlobalRM(str(out / "rm"))  # scores prompt + completion + EOS, as TRL trained it
     prompts = [r["prompt"] for r in val]
-    sc = score_with_rm(
-        str(out / "rm"), *diagnostics.tokenize_completions(tok, prompts, [r["chosen"] for r in val])
-    )
-    sr = score_with_rm(
-        str(out / "rm"),
-        *diagnostics.tokenize_completions(tok, prompts, [r["rejected"] for r in val]),
-    )
+    sc = rm.score_text(prompts, [r["chosen"] for r in val])
+    sr = rm.score_text(prompts, [r["rejected"] for r in val])
     tc = [toytask.true_reward(r["post"], r["chosen"]) for r in val]
     tr = [toytask.true_reward(r["post"], r["rejected"]) for r in val]
     acc_labels = diagnostics.pair_accuracy(sc, sr)
