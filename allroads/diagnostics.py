@@ -26,13 +26,18 @@ variant ``V``: ``pairs_V_tie_share`` (its pairs whose two completions are one te
 (judged pairs, toy), and per variant generator ``online_V.g_*`` as above, plus
 ``online_V.g_rm_rouge_agree``: for a ROUGE-L variant, on its online pairs whose ROUGE-L F1
 against the preferred completion differs, the RM's top sample has the higher ROUGE-L (did the
-RM learn the metric it was trained on, on samples it never saw); ``steps_<V.model>``.
+RM learn the metric it was trained on, on samples it never saw); ``steps_<V.model>``; and, for
+a variant that trains on its own pairs, its models on the held-out human pairs exactly as the
+default chain's (:func:`held_out_metrics`): ``V.global_rm_acc_labels``,
+``V.global_rm_acc_rstar`` (toy; the labels' own ceiling is the default table's
+``label_acc_rstar``, the same pairs) and ``V.<dpo|dpo2x>_implicit_acc``.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 from .io import read_json
@@ -55,6 +60,86 @@ def agreement_with_truth(
         [score_a[i] if true_a[i] > true_b[i] else score_b[i] for i in keep],
         [score_b[i] if true_a[i] > true_b[i] else score_a[i] for i in keep],
     )
+
+
+@dataclass(frozen=True)
+class HeldOut:
+    """Held-out preference pairs (``pft_val``) and, on the toy task, r* of both sides."""
+
+    prompts: list[str]
+    chosen: list[str]
+    rejected: list[str]
+    true_chosen: list[float] | None = None
+    true_rejected: list[float] | None = None
+
+    @classmethod
+    def from_rows(cls, rows: list[dict], reward: Callable[[str, str], float] | None = None):
+        """Rows with ``prompt``, ``chosen``, ``rejected`` (and ``post`` given the true reward)."""
+        truth = {}
+        if reward is not None:
+            truth = {
+                f"true_{k}": [reward(r["post"], r[k]) for r in rows] for k in ("chosen", "rejected")
+            }
+        return cls(
+            [r["prompt"] for r in rows],
+            [r["chosen"] for r in rows],
+            [r["rejected"] for r in rows],
+            **truth,
+        )
+
+    @property
+    def has_truth(self) -> bool:
+        return self.true_chosen is not None
+
+
+def score_accuracy(
+    held: HeldOut, score_chosen: list[float], score_rejected: list[float]
+) -> dict[str, float]:
+    """``acc_labels``: the scores rank the labelled chosen over the rejected; ``acc_rstar``
+    (given r*): on the pairs with unequal r*, they order them as r* does."""
+    out = {"acc_labels": pair_accuracy(score_chosen, score_rejected)}
+    if held.has_truth:
+        out["acc_rstar"] = agreement_with_truth(
+            score_chosen, score_rejected, held.true_chosen, held.true_rejected
+        )
+    return out
+
+
+def held_out_metrics(
+    held: HeldOut,
+    rms: Mapping[str, str],
+    policies: Mapping[str, str],
+    sft: str | None = None,
+    precision: str = "fp32",
+) -> dict[str, float]:
+    """Did the global RMs and offline DPO policies learn the held-out preferences? For each
+    ``label -> checkpoint`` of ``rms`` (global RMs, loaded in ``precision``):
+    ``<label>_acc_labels`` and, given r*, ``<label>_acc_rstar`` (:func:`score_accuracy`); of
+    ``policies`` (DPO policies of reference ``sft``): ``<label>_implicit_acc``, the implicit
+    reward log π − log π_sft (β > 0 does not change the order) ranking chosen over rejected.
+    The SFT's log-probs are computed once for every policy."""
+    from .reward_models import from_dirs
+
+    m: dict[str, float] = {}
+    for label, path in rms.items():
+        rm = from_dirs("global", [path], precision=precision)
+        sc, sr = (
+            rm.score_text(held.prompts, held.chosen),
+            rm.score_text(held.prompts, held.rejected),
+        )
+        del rm
+        m.update({f"{label}_{k}": v for k, v in score_accuracy(held, sc, sr).items()})
+    if policies:
+        if sft is None:
+            raise ValueError("the implicit reward of a DPO policy needs its SFT reference")
+        sft_c, sft_r = text_logps(sft, held.prompts, held.chosen, held.rejected)
+        for label, path in policies.items():
+            pc, pr = text_logps(path, held.prompts, held.chosen, held.rejected)
+            m[f"{label}_implicit_acc"] = pair_accuracy(
+                [a - b for a, b in zip(pc, sft_c, strict=True)],
+                [a - b for a, b in zip(pr, sft_r, strict=True)],
+            )
+    return m
 
 
 def optimizer_steps(model_dir: str | Path) -> int:

@@ -421,6 +421,23 @@ VARIANT_SEEDS = config.get("variant_seeds", SEEDS)
 PAIR_VARIANTS = [
     v for v in OWN_OFFLINE if any(_variants.split(p)[0] == v for p in _VARIANT_POLICIES)
 ]
+# their own global RMs and offline DPO policies (plotted, or generating a plotted online
+# policy's samples): held-out accuracy on pft_val, as the default chain's (rule diagnose_variants)
+_variant_own = {
+    m
+    for m in [*VARIANT_MODELS, *VARIANT_GENS]
+    if _variants.split(m)[0] is not None and _variants.model_name(VARIANTS, m) == m
+}
+VARIANT_RMS = sorted(m for m in _variant_own if _variants.split(m)[1] == "global_rm")
+VARIANT_OFFLINE = sorted(m for m in _variant_own if _variants.split(m)[1] in ("dpo", "dpo2x"))
+
+
+def variant_rm_dirs(wildcards):
+    return [model_path(m, wildcards) for m in VARIANT_RMS]
+
+
+def variant_offline_dirs(wildcards):
+    return [model_path(m, wildcards) for m in VARIANT_OFFLINE]
 
 
 # ---- the OpenAI judge's roles in this run, counted for the pre-flight bill (judge_budget)

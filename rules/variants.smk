@@ -67,7 +67,9 @@ rule score_rouge:
 rule diagnose_variants:
     """Did the variants' data and models of one (size, seed) learn? Pair tie shares, ROUGE-L of
     the ROUGE-L pairs, the judged labels' agreement with r*, each variant generator's online
-    ties and its RM's agreement with r* / ROUGE-L, optimizer steps (allroads.diagnostics)."""
+    ties and its RM's agreement with r* / ROUGE-L, optimizer steps, and the variants' own global
+    RMs and offline DPO policies on the held-out pairs as rule diagnose scores the default
+    chain's (RM accuracy vs labels / r*, DPO implicit-reward accuracy; allroads.diagnostics)."""
     input:
         pair_stats=lambda wc: [
             f"{R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in PAIR_VARIANTS
@@ -77,18 +79,28 @@ rule diagnose_variants:
             f"{R}/online/{wc.size}/seed{wc.seed}/{g}.pairs.jsonl" for g in VARIANT_GENS
         ],
         models=lambda wc: [model_path(m, wc) for m in VARIANT_MODELS],
+        rms=variant_rm_dirs,
+        offline=variant_offline_dirs,
+        sft=model_dir("sft"),
         pft_train=data("pft_train"),
+        pft_val=data("pft_val"),
     output:
         f"{R}/diagnostics/{{size}}/seed{{seed}}.variants.json",
     log:
         f"{R}/logs/diagnose_variants/{{size}}-seed{{seed}}.log",
     conda:
-        "../envs/report.yaml"
+        "../envs/diagnose.yaml"
+    threads: 1
+    resources:
+        **job_resources("score"),
     params:
         task_kind=config["task"]["kind"],
+        precision=PRECISION,
         pair_variants=PAIR_VARIANTS,
         generators=VARIANT_GENS,
         rouge=lambda wc: {g: _variants.metric(VARIANTS, g) == "rouge" for g in VARIANT_GENS},
         models=VARIANT_MODELS,
+        rms=VARIANT_RMS,
+        offline=VARIANT_OFFLINE,
     script:
         "../scripts/diagnose_variants.py"

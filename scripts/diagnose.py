@@ -3,7 +3,6 @@
 from allroads import diagnostics as d
 from allroads.io import read_jsonl, write_json
 from allroads.jobs import job
-from allroads.reward_models import GlobalRM
 
 with job(snakemake) as log:
     inp, p = snakemake.input, snakemake.params
@@ -11,24 +10,18 @@ with job(snakemake) as log:
     if p.task_kind == "toy":
         from allroads.toytask import true_reward as reward
     val = read_jsonl(inp.pft_val, required=("prompt", "chosen", "rejected", "post"))
-    prompts = [r["prompt"] for r in val]
-    chosen, rejected = [r["chosen"] for r in val], [r["rejected"] for r in val]
-    m = {}
-    rm = GlobalRM(inp.rm, p.precision)
-    sc, sr = rm.score_text(prompts, chosen), rm.score_text(prompts, rejected)
-    del rm
-    m["rm_acc_labels"] = d.pair_accuracy(sc, sr)
-    if reward:
-        tc = [reward(r["post"], r["chosen"]) for r in val]
-        tr = [reward(r["post"], r["rejected"]) for r in val]
-        m["rm_acc_rstar"] = d.agreement_with_truth(sc, sr, tc, tr)
-        m["label_acc_rstar"] = d.agreement_with_truth([1.0] * len(val), [0.0] * len(val), tc, tr)
-    sft_c, sft_r = d.text_logps(inp.sft, prompts, chosen, rejected)
-    for name, path in zip(p.offline, inp.offline, strict=True):
-        pc, pr = d.text_logps(path, prompts, chosen, rejected)
-        m[f"{name}_implicit_acc"] = d.pair_accuracy(
-            [a - b for a, b in zip(pc, sft_c, strict=True)],
-            [a - b for a, b in zip(pr, sft_r, strict=True)],
+    held = d.HeldOut.from_rows(val, reward)
+    m = d.held_out_metrics(  # rm_acc_labels, rm_acc_rstar, <policy>_implicit_acc
+        held,
+        rms={"rm": inp.rm},
+        policies=dict(zip(p.offline, inp.offline, strict=True)),
+        sft=inp.sft,
+        precision=p.precision,
+    )
+    if held.has_truth:
+        n = len(val)
+        m["label_acc_rstar"] = d.agreement_with_truth(
+            [1.0] * n, [0.0] * n, held.true_chosen, held.true_rejected
         )
     posts = {r["id"]: r["post"] for r in read_jsonl(inp.pft_train, required=("id", "post"))}
     for gen, s_path, p_path in zip(p.generators, inp.samples, inp.pairs, strict=True):

@@ -1,5 +1,6 @@
 """Rule diagnose_variants: did the variants' data and models of one (size, seed) learn?
-(allroads.diagnostics.variant_metrics; no model is loaded.)"""
+(allroads.diagnostics: the variants' own global RMs and offline DPO policies on the held-out
+pairs as the default chain's, their pairs, online pairs and optimizer steps.)"""
 
 from allroads import diagnostics as d
 from allroads.io import read_json, read_jsonl, write_json
@@ -24,5 +25,15 @@ with job(snakemake) as log:
         m.update({f"online_{gen}_{k}": v for k, v in om.items()})
     for name, path in zip(p.models, inp.models, strict=True):
         m[f"steps_{name}"] = d.optimizer_steps(path)
+    val = read_jsonl(inp.pft_val, required=("prompt", "chosen", "rejected", "post"))
+    m.update(  # V.global_rm_acc_labels, V.global_rm_acc_rstar, V.<dpo|dpo2x>_implicit_acc
+        d.held_out_metrics(
+            d.HeldOut.from_rows(val, reward),
+            rms=dict(zip(p.rms, inp.rms, strict=True)),
+            policies=dict(zip(p.offline, inp.offline, strict=True)),
+            sft=inp.sft,
+            precision=p.precision,
+        )
+    )
     write_json(snakemake.output[0], m)
     log.info("variant diagnostics: %s", m)

@@ -33,6 +33,7 @@ GPU_RULES = {
     "sample_eval": "sample",
     "label_online": "score",
     "diagnose": "score",
+    "diagnose_variants": "score",  # the variants' own RMs and offline DPO on pft_val (Figs. 6-8)
     "local_rm": "dpo",  # the RM study (rules/rm_study.smk)
     "sample_bon": "sample",
     "score_bon": "score",
@@ -41,7 +42,7 @@ GPU_RULES = {
 TRAINING = {"sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"}
 CPU_RULES = {
     "data", "base", "judge", "table", "figure", "table_diagnostics", "variant_pairs",
-    "extra_prompts", "score_rouge", "diagnose_variants", "judge_budget", "two_word_data",
+    "extra_prompts", "score_rouge", "judge_budget", "two_word_data",
 }  # fmt: skip
 CPU_RULES |= {"judge_bon", "table_fig9", "table_bon", "figure_rm_study"}  # the RM study
 

@@ -1,8 +1,12 @@
 """Variants (Figures 6-8): names resolve to the shared checkpoints and sample sets, ROUGE-L and
 judge-labelled pairs are what Appendix C.1 describes, the labeller has the default data's noise,
-and a variant's config is checked before any job."""
+a variant's config is checked before any job, and the variant diagnostics score the variants'
+own RMs and offline DPO policies on the held-out pairs as the default chain's."""
 
 import copy
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -192,3 +196,122 @@ def test_paper_config_labels_with_the_openai_judge():
     bad["variants"]["judged"]["judge"] = "labeller"
     with pytest.raises(ConfigError, match="labeller needs the toy task"):
         validate(bad)
+
+
+# ---- the variant diagnostics (rule diagnose_variants): the variants' own models on pft_val
+
+ARCH = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
+
+
+@pytest.fixture(scope="module")
+def tiny_models(tmp_path_factory):
+    """An untrained tiny global RM and two tiny policies, an 'SFT' and a 'DPO' one."""
+    import torch
+    from transformers import GPTNeoXForSequenceClassification
+
+    from allroads import models
+
+    root = tmp_path_factory.mktemp("variant_models")
+    tok = models.build_toy_tokenizer()
+    for name, seed in (("sft", 1), ("dpo", 6)):
+        models.save(models.init_tiny_model(ARCH, tok, seed=seed), tok, root / name)
+    cfg = models.init_tiny_model(ARCH, tok, seed=3).config
+    cfg.num_labels = 1
+    torch.manual_seed(3)
+    models.save(GPTNeoXForSequenceClassification(cfg), tok, root / "rm")
+    return {k: str(root / k) for k in ("sft", "dpo", "rm")}
+
+
+def test_variant_diagnostics_score_the_variants_own_models_on_held_out_pairs(tmp_path, tiny_models):
+    """Rule diagnose_variants' script on held-out pairs built so the answers are known: the RM
+    prefers the labelled chosen on 6 of 8 pairs (acc_labels 0.75); its agreement with r* is
+    over the pairs whose r* differs; a 'DPO' policy that is its own SFT has implicit reward 0
+    on every side (accuracy 0.5, all ties). Paper scale (no r*): label accuracy only."""
+    from test_jobs import run_job
+
+    from allroads import diagnostics as d
+    from allroads import reward_models as rms
+    from allroads.io import read_json, write_jsonl
+
+    rows = [r for r in _toy_rows(12) if r["chosen"] != r["rejected"]][:8]
+    prompts = [r["prompt"] for r in rows]
+    rm = rms.load("global", rm_dir=tiny_models["rm"])
+    sc, sr = (rm.score_text(prompts, [r[k] for r in rows]) for k in ("chosen", "rejected"))
+    assert all(a != b for a, b in zip(sc, sr, strict=True))
+    val, hi, lo = [], [], []  # hi / lo: the RM's preferred / other completion of each pair
+    for i, r in enumerate(rows):
+        hi.append(r["chosen"] if sc[i] > sr[i] else r["rejected"])
+        lo.append(r["rejected"] if sc[i] > sr[i] else r["chosen"])
+        agree = i < 6  # the labels: the RM's choice on 6 pairs, the other side on 2
+        val.append(dict(r, chosen=hi[i] if agree else lo[i], rejected=lo[i] if agree else hi[i]))
+    truth = [
+        (toytask.true_reward(r["post"], h), toytask.true_reward(r["post"], x))
+        for r, h, x in zip(rows, hi, lo, strict=True)
+    ]
+    differ = [a > b for a, b in truth if a != b]
+    assert differ, truth  # some pairs differ in r*
+    want_rstar = sum(differ) / len(differ)
+    dpo = rms.load("dpo", policy_dir=tiny_models["dpo"], ref_dir=tiny_models["sft"], beta=1.0)
+    vp = [r["prompt"] for r in val]
+    dc, dr = (
+        dpo.score_text(vp, [r["chosen"] for r in val]),
+        dpo.score_text(vp, [r["rejected"] for r in val]),
+    )
+    want_implicit = sum(a > b for a, b in zip(dc, dr, strict=True)) / len(val)
+    assert want_implicit != 0.5  # (not the all-ties answer of the SFT itself)
+    write_jsonl(tmp_path / "pft_val.jsonl", val)
+    write_jsonl(tmp_path / "pft_train.jsonl", rows)
+    out = tmp_path / "seed0.variants.json"
+    rm_dirs, pol = [tiny_models["rm"]], [tiny_models["dpo"], tiny_models["sft"]]
+    p, log = run_job(
+        tmp_path,
+        "diagnose_variants",
+        script=str(ROOT / "scripts" / "diagnose_variants.py"),
+        input={"pair_stats": [], "samples": [], "pairs": [], "models": [], "rms": rm_dirs,
+               "offline": pol, "sft": tiny_models["sft"],
+               "pft_train": str(tmp_path / "pft_train.jsonl"),
+               "pft_val": str(tmp_path / "pft_val.jsonl")},
+        output=[str(out)],
+        params={"task_kind": "toy", "precision": "fp32", "pair_variants": [], "generators": [],
+                "rouge": {}, "models": [], "rms": ["rouge.global_rm"],
+                "offline": ["rouge.dpo", "judged.dpo"]},
+        wildcards={"size": "toy-xs", "seed": "0"},
+    )  # fmt: skip
+    assert p.returncode == 0, log.read_text()[-3000:]
+    got = read_json(out)
+    assert got == pytest.approx(
+        {
+            "rouge.global_rm_acc_labels": 0.75,
+            "rouge.global_rm_acc_rstar": want_rstar,
+            "rouge.dpo_implicit_acc": want_implicit,
+            "judged.dpo_implicit_acc": 0.5,  # the SFT itself: implicit reward 0, all ties
+        }
+    )
+    # paper scale (TL;DR): no r*, so label accuracy only, the same number
+    held = d.HeldOut.from_rows(val)
+    assert not held.has_truth
+    assert d.held_out_metrics(held, {"rouge.global_rm": tiny_models["rm"]}, {}) == {
+        "rouge.global_rm_acc_labels": 0.75
+    }
+    with pytest.raises(ValueError, match="needs its SFT reference"):
+        d.held_out_metrics(held, {}, {"rouge.dpo": tiny_models["dpo"]})
+
+
+def test_variant_diagnostics_read_the_variants_own_models(tmp_path):
+    """The default config's rule diagnose_variants reads the variants' own global RMs and
+    offline DPO policies, the SFT and pft_val; augment's are the default ones (scored by rule
+    diagnose), so not read again."""
+    r = tmp_path / "r"
+    target = r / "diagnostics" / "toy-m" / "seed0.variants.json"
+    p = subprocess.run(
+        [sys.executable, "-m", "snakemake", "-n", "-p", str(target), "--config", f"results={r}"],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    block = re.search(r"rule diagnose_variants:\n(.*?)\n\n", p.stdout, re.S).group(1)
+    inputs = set(re.search(r"^\s*input: (.*)$", block, re.M).group(1).split(", "))
+    m = f"{r}/models/toy-m"
+    own = {f"{m}/seed0/{x}" for x in ("rouge.global_rm", "judged.global_rm", "rouge.dpo",
+                                       "rouge.dpo2x", "judged.dpo")}  # fmt: skip
+    assert own | {f"{m}/sft", f"{r}/data/pft_val.jsonl"} <= inputs
+    assert not {f"{m}/seed0/global_rm", f"{m}/seed0/dpo"} & inputs

@@ -366,6 +366,10 @@ def test_variants_end_to_end(tmp_path):
     v = {r.metric: r.value for r in diag.itertuples()}
     assert 0 <= v["online_rouge.dpo_rm_rouge_agree"] <= 1 and v["pairs_judged_tie_share"] <= 1
     assert v["steps_judged.online-sft"] == v["steps_judged.dpo"] > 0  # one pair per prompt
+    # the variants' own RMs and offline DPO on the held-out pairs, as the default chain's
+    held_out = [f"{x}.global_rm_acc_{y}" for x in ("rouge", "judged") for y in ("labels", "rstar")]
+    held_out += [f"{x}_implicit_acc" for x in ("rouge.dpo", "rouge.dpo2x", "judged.dpo")]
+    assert all(0 <= v[k] <= 1 for k in held_out), {k: v.get(k) for k in held_out}
     # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
     aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
     assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
