@@ -89,7 +89,7 @@ rule diagnose_variants:
     log:
         f"{R}/logs/diagnose_variants/{{size}}-seed{{seed}}.log",
     conda:
-        "../envs/diagnose.yaml"
+        "../envs/train.yaml"
     threads: 1
     resources:
         **job_resources("score"),
