@@ -138,8 +138,13 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         problems.append(("task.toy", "required when task.kind is 'toy'"))
     if cfg["task"]["kind"] == "tldr" and "tldr" not in cfg["task"]:
         problems.append(("task.tldr", "required when task.kind is 'tldr'"))
-    if cfg["online"].get("ranker") == "oracle" and cfg["task"]["kind"] != "toy":
-        problems.append(("online.ranker", "the oracle ranker needs the toy task's hidden reward"))
+    if cfg["online"].get("ranker") in ("oracle", "labeller") and cfg["task"]["kind"] != "toy":
+        problems.append(
+            (
+                "online.ranker",
+                f"the {cfg['online']['ranker']} ranker needs the toy task's hidden reward",
+            )
+        )
     if "oracle" in cfg["judge"]["use"] and cfg["task"]["kind"] != "toy":
         problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:

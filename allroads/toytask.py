@@ -327,6 +327,25 @@ def label_pair(
     return b, a, rb >= ra
 
 
+def labeller_scores(
+    judge_texts: list[str], completions: list[str], keys: list[str], temperature: float
+) -> list[float]:
+    """The labeler as a ranker of many samples: r*/temperature + Gumbel(0, 1) noise per sample,
+    drawn from ``random.Random(key)`` (deterministic per key; label_online keys it by seed, prompt
+    and completion text, so copies of one text tie as they do under an RM).
+
+    Sorting these scores draws a Plackett–Luce ranking with weights exp(r*/temperature); for two
+    samples the first is preferred with probability sigmoid((r_a − r_b)/temperature), exactly
+    :func:`label_pair`. So the top/bottom of a prompt's samples are what a verifier as noisy as
+    the preference labels would pick (``online.ranker: labeller``)."""
+    out = []
+    for text, completion, key in zip(judge_texts, completions, keys, strict=True):
+        u = random.Random(key).random()
+        gumbel = -math.log(-math.log(max(u, 1e-300)))
+        out.append(true_reward(text, completion) / temperature + gumbel)
+    return out
+
+
 # --------------------------------------------------------------------------- the dataset
 
 

@@ -26,7 +26,7 @@ rule sample_online:
 
 rule label_online:
     """Score the samples with the global RM (variant V's for `V.g`; `online.ranker`: the local
-    RM or r*); top and bottom per prompt become chosen/rejected."""
+    RM, r*, or r* with the labels' noise); top and bottom per prompt become chosen/rejected."""
     input:
         samples=online_sample_files,
         prompts=online_prompt_files,

@@ -1,4 +1,5 @@
-"""Rule label_online: rank each prompt's samples by the global RM; top/bottom -> a pair.
+"""Rule label_online: rank each prompt's samples by the global RM (or `online.ranker`'s
+ranker); top/bottom -> a pair.
 
 Samples and prompts may come from several files (a prompt-augmentation variant: the PFT train
 prompts' default sample set plus the extra SFT train prompts' samples).
@@ -37,6 +38,16 @@ with job(snakemake) as log:
         from allroads.toytask import true_reward
 
         raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
+    elif snakemake.params.ranker == "labeller":  # toy control: r* as noisy as the labels
+        from allroads.toytask import labeller_scores
+
+        raw = labeller_scores(
+            [prompts[s["prompt_id"]]["post"] for s in samples],
+            [s["completion"] for s in samples],
+            # one draw per distinct text of a prompt: copies of a sample tie, as under an RM
+            [f"{snakemake.wildcards.seed}:{s['prompt_id']}:{s['completion']}" for s in samples],
+            snakemake.config["task"]["toy"]["label_temperature"],
+        )
     else:  # the global RM, or beta * sum log pi of the local RM (reference-free DPO)
         from allroads.config import local_rm_beta
         from allroads.reward_models import from_dirs

@@ -33,6 +33,11 @@ def test_default_config_is_valid():
         (lambda c: c["rm_study"].update(sizes=["toy-xl"]), "key rm_study.sizes: 'toy-xl'"),
         (lambda c: c["rm_study"]["bon"].update(temperature="hot"), "rm_study.bon.temperature"),
         (lambda c: c["rm_study"].update(kinds=["oracle"]), "key rm_study.kinds.0:"),
+        (lambda c: c["online"].update(ranker="human"), "key online.ranker:"),
+        (
+            lambda c: (c["online"].update(ranker="labeller"), c["task"].update(kind="tldr")),
+            "online.ranker: the labeller ranker needs the toy task's hidden reward",
+        ),
     ],
 )
 def test_bad_config_names_the_key(mutate, key):

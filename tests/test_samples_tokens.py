@@ -141,7 +141,13 @@ def test_penalize_truncated_is_the_recipes_fixed_score():
     assert penalize_truncated(scores, trunc, None) == scores
 
 
-def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm") -> tuple[list[dict], dict]:
+class Wildcards(dict):
+    """Snakemake's wildcards: a mapping whose keys are also attributes."""
+
+    __getattr__ = dict.__getitem__
+
+
+def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm", seed="0") -> tuple[list[dict], dict]:
     write_jsonl(tmp / "samples.jsonl", setup.samples)
     write_jsonl(tmp / "prompts.jsonl", setup.prompts)
     rm = setup.policy if ranker == "local_rm" else setup.rm  # a policy is a local RM
@@ -153,8 +159,9 @@ def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm") -> tuple[list[dict
         params=SimpleNamespace(
             precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker
         ),
-        config={"task": {"max_new_tokens": H}, "train": {}},
-        log=[str(tmp / "label.log")], rule="label_online", wildcards={}, threads=1,
+        config={"task": {"max_new_tokens": H, "toy": {"label_temperature": 1.3}}, "train": {}},
+        log=[str(tmp / "label.log")], rule="label_online", threads=1,
+        wildcards=Wildcards(size="toy-m", seed=seed),
     )  # fmt: skip
     runpy.run_path(str(ROOT / "scripts/label_online.py"), init_globals={"snakemake": smk})
     return read_jsonl(tmp / "pairs.jsonl"), json.loads((tmp / "stats.json").read_text())
@@ -294,3 +301,31 @@ def test_the_local_rm_ranker_picks_the_top_and_bottom_by_beta_sum_log_pi(setup, 
         assert pair["score_rejected"] == pytest.approx(min(scores), abs=1e-4)
         informative += max(scores) > min(scores)
     assert informative == len(pairs) > 0
+
+
+def test_the_labeller_ranker_picks_the_top_and_bottom_of_its_seeded_draw(setup, tmp_path):
+    """online.ranker: labeller ranks each prompt's samples by r*/τ + Gumbel noise keyed by
+    (seed, prompt, text): the pair is that draw's top and bottom, copies of a text score alike,
+    and another seed draws another ranking."""
+    from allroads.toytask import labeller_scores
+
+    by_prompt = {}
+    for smp in setup.samples:
+        by_prompt.setdefault(smp["prompt_id"], []).append(smp)
+    post = {p["id"]: p["post"] for p in setup.prompts}
+    picked = {}
+    for seed in ("0", "1"):
+        (tmp_path / seed).mkdir()
+        pairs, _ = label(setup, tmp_path / seed, penalty=None, ranker="labeller", seed=seed)
+        for pair in pairs:
+            rows = by_prompt[pair["id"]]
+            scores = labeller_scores(
+                [post[pair["id"]]] * len(rows), [r["completion"] for r in rows],
+                [f"{seed}:{r['prompt_id']}:{r['completion']}" for r in rows], 1.3,
+            )  # fmt: skip
+            assert pair["score_chosen"] == pytest.approx(max(scores), abs=1e-9)
+            assert pair["score_rejected"] == pytest.approx(min(scores), abs=1e-9)
+            if len({r["completion"] for r in rows}) > 1:  # copies tie: top and bottom differ
+                assert pair["chosen"] != pair["rejected"]
+        picked[seed] = [(p["chosen"], p["rejected"]) for p in pairs]
+    assert picked["0"] and picked["0"] != picked["1"]

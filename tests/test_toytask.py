@@ -85,6 +85,23 @@ def test_label_noise_like_human_agreement():
     assert 0.65 <= agreement <= 0.80, agreement  # TL;DR human agreement is ~70-75%
 
 
+def test_labeller_ranker_prefers_as_the_preference_labeler_does():
+    """online.ranker: labeller: for two samples, the top one is the better by r* with the
+    labeler's probability sigmoid(Δr*/τ); the draw is fixed by its key."""
+    good, bad = " trent hates maps sold boats", " trent hates maps"  # r* 2.75 against 1.25
+    tau, n = 1.3, 4000
+    wins = 0
+    for i in range(n):
+        keys = [f"0:p{i}:0", f"0:p{i}:1"]
+        sg, sb = toytask.labeller_scores([POST, POST], [good, bad], keys, tau)
+        wins += sg > sb
+        assert toytask.labeller_scores([POST, POST], [good, bad], keys, tau) == [sg, sb]
+    p = 1 / (1 + 2.718281828459045 ** (-(2.75 - 1.25) / tau))  # 0.760
+    assert abs(wins / n - p) < 4 * (p * (1 - p) / n) ** 0.5, (wins / n, p)
+    other = toytask.labeller_scores([POST], [good], ["1:p0:0"], tau)
+    assert other != toytask.labeller_scores([POST], [good], ["0:p0:0"], tau)  # seed matters
+
+
 def test_noise_free_labeler_agrees():
     rows = toytask.build_splits(dict(CFG, label_temperature=1e-3), seed=1)["pft_train"]
     assert toytask.label_agreement(rows) == 1.0
