@@ -14,23 +14,20 @@ with job(snakemake) as log:
     if p.val_pairs and p.val_pairs < len(val):  # a seeded subsample, the same for every RM
         keep = sorted(random.Random(p.subsample_seed).sample(range(len(val)), p.val_pairs))
         val = [val[i] for i in keep]
-    prompts = [r["prompt"] for r in val]
-    chosen, rejected = [r["chosen"] for r in val], [r["rejected"] for r in val]
-    truth = None
+    reward = None
     if p.task_kind == "toy":
-        from allroads.toytask import true_reward
-
-        truth = [true_reward(r["post"], r[k]) for k in ("chosen", "rejected") for r in val]
-        truth = truth[: len(val)], truth[len(val) :]
+        from allroads.toytask import true_reward as reward
+    held = d.HeldOut.from_rows(val, reward)
     dirs = {"global": [inp.global_rm], "local": [inp.local_rm], "dpo": [inp.dpo, inp.sft]}
     m = {"val_pairs": len(val)}
     for kind in p.kinds:
         rm = rms.from_dirs(kind, dirs[kind], p.betas.get(kind), precision=p.precision)
-        sc, sr = rm.score_text(prompts, chosen), rm.score_text(prompts, rejected)
+        sc, sr = (
+            rm.score_text(held.prompts, held.chosen),
+            rm.score_text(held.prompts, held.rejected),
+        )
         del rm
         m[f"val_{kind}_rm_loglik"] = rms.bt_loglik(sc, sr)
-        m[f"val_{kind}_rm_acc_labels"] = d.pair_accuracy(sc, sr)
-        if truth:
-            m[f"val_{kind}_rm_acc_rstar"] = d.agreement_with_truth(sc, sr, *truth)
+        m.update({f"val_{kind}_rm_{k}": v for k, v in d.score_accuracy(held, sc, sr).items()})
         log.info("%s RM: %s", kind, {k: v for k, v in m.items() if f"_{kind}_" in k})
     write_json(snakemake.output[0], m)
