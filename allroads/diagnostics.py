@@ -91,6 +91,11 @@ class HeldOut:
     def has_truth(self) -> bool:
         return self.true_chosen is not None
 
+    def scores(self, rm) -> tuple[list[float], list[float]]:
+        """The scores of reward model ``rm`` (allroads.reward_models) for the chosen and the
+        rejected sides."""
+        return rm.score_text(self.prompts, self.chosen), rm.score_text(self.prompts, self.rejected)
+
 
 def score_accuracy(
     held: HeldOut, score_chosen: list[float], score_rejected: list[float]
@@ -122,12 +127,7 @@ def held_out_metrics(
 
     m: dict[str, float] = {}
     for label, path in rms.items():
-        rm = from_dirs("global", [path], precision=precision)
-        sc, sr = (
-            rm.score_text(held.prompts, held.chosen),
-            rm.score_text(held.prompts, held.rejected),
-        )
-        del rm
+        sc, sr = held.scores(from_dirs("global", [path], precision=precision))
         m.update({f"{label}_{k}": v for k, v in score_accuracy(held, sc, sr).items()})
     if policies:
         if sft is None:

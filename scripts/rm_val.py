@@ -21,12 +21,9 @@ with job(snakemake) as log:
     dirs = {"global": [inp.global_rm], "local": [inp.local_rm], "dpo": [inp.dpo, inp.sft]}
     m = {"val_pairs": len(val)}
     for kind in p.kinds:
-        rm = rms.from_dirs(kind, dirs[kind], p.betas.get(kind), precision=p.precision)
-        sc, sr = (
-            rm.score_text(held.prompts, held.chosen),
-            rm.score_text(held.prompts, held.rejected),
+        sc, sr = held.scores(
+            rms.from_dirs(kind, dirs[kind], p.betas.get(kind), precision=p.precision)
         )
-        del rm
         m[f"val_{kind}_rm_loglik"] = rms.bt_loglik(sc, sr)
         m.update({f"val_{kind}_rm_{k}": v for k, v in d.score_accuracy(held, sc, sr).items()})
         log.info("%s RM: %s", kind, {k: v for k, v in m.items() if f"_{kind}_" in k})
