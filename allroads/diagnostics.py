@@ -15,6 +15,10 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
 - ``online_<gen>_bo25_rstar_rm``: mean r* of the RM's pick among the n samples (Best-of-n: what
   online DPO could at best reach from those samples); ``..._oracle``: the best by r* itself;
   ``..._mean``: the mean sample;
+- ``rm_check_<kind>``, ``<policy>_check_<kind>``: which of r*'s checks the global RM and the
+  offline DPO policies' implicit rewards learned, on minimal pairs of ``pft_val`` posts (the
+  perfect summary against one slip: ``order``, ``drop``, ``distractor``, ``wrong_object``,
+  ``repeat``; :func:`check_metrics`; toy task);
 - ``steps_<model>``: optimizer steps of every training run;
 - ``eval_rstar_<policy>``: mean r* of the evaluation summaries (before/after preference training).
 
@@ -110,6 +114,34 @@ def score_accuracy(
     return out
 
 
+def pair_scores(
+    held: HeldOut,
+    rms: Mapping[str, str],
+    policies: Mapping[str, str],
+    sft: str | None = None,
+    precision: str = "fp32",
+) -> dict[str, tuple[list[float], list[float]]]:
+    """``label -> (chosen scores, rejected scores)`` on the held-out pairs: for each ``label ->
+    checkpoint`` of ``rms`` (global RMs, loaded in ``precision``) its reward; of ``policies``
+    (DPO policies of reference ``sft``) the implicit reward log π − log π_sft (β > 0 does not
+    change the order). The SFT's log-probs are computed once for every policy."""
+    from .reward_models import from_dirs
+
+    out = {label: held.scores(from_dirs("global", [path], precision=precision))
+           for label, path in rms.items()}  # fmt: skip
+    if policies:
+        if sft is None:
+            raise ValueError("the implicit reward of a DPO policy needs its SFT reference")
+        sft_c, sft_r = text_logps(sft, held.prompts, held.chosen, held.rejected)
+        for label, path in policies.items():
+            pc, pr = text_logps(path, held.prompts, held.chosen, held.rejected)
+            out[label] = (
+                [a - b for a, b in zip(pc, sft_c, strict=True)],
+                [a - b for a, b in zip(pr, sft_r, strict=True)],
+            )
+    return out
+
+
 def held_out_metrics(
     held: HeldOut,
     rms: Mapping[str, str],
@@ -118,27 +150,37 @@ def held_out_metrics(
     precision: str = "fp32",
 ) -> dict[str, float]:
     """Did the global RMs and offline DPO policies learn the held-out preferences? For each
-    ``label -> checkpoint`` of ``rms`` (global RMs, loaded in ``precision``):
-    ``<label>_acc_labels`` and, given r*, ``<label>_acc_rstar`` (:func:`score_accuracy`); of
-    ``policies`` (DPO policies of reference ``sft``): ``<label>_implicit_acc``, the implicit
-    reward log π − log π_sft (β > 0 does not change the order) ranking chosen over rejected.
-    The SFT's log-probs are computed once for every policy."""
-    from .reward_models import from_dirs
-
+    ``label`` of ``rms``: ``<label>_acc_labels`` and, given r*, ``<label>_acc_rstar``
+    (:func:`score_accuracy`); of ``policies``: ``<label>_implicit_acc``, the implicit reward
+    ranking chosen over rejected (:func:`pair_scores`)."""
     m: dict[str, float] = {}
-    for label, path in rms.items():
-        sc, sr = held.scores(from_dirs("global", [path], precision=precision))
-        m.update({f"{label}_{k}": v for k, v in score_accuracy(held, sc, sr).items()})
-    if policies:
-        if sft is None:
-            raise ValueError("the implicit reward of a DPO policy needs its SFT reference")
-        sft_c, sft_r = text_logps(sft, held.prompts, held.chosen, held.rejected)
-        for label, path in policies.items():
-            pc, pr = text_logps(path, held.prompts, held.chosen, held.rejected)
-            m[f"{label}_implicit_acc"] = pair_accuracy(
-                [a - b for a, b in zip(pc, sft_c, strict=True)],
-                [a - b for a, b in zip(pr, sft_r, strict=True)],
-            )
+    for label, (sc, sr) in pair_scores(held, rms, policies, sft, precision).items():
+        if label in rms:
+            m.update({f"{label}_{k}": v for k, v in score_accuracy(held, sc, sr).items()})
+        else:
+            m[f"{label}_implicit_acc"] = pair_accuracy(sc, sr)
+    return m
+
+
+def check_metrics(
+    checks: list[dict],
+    rms: Mapping[str, str],
+    policies: Mapping[str, str],
+    sft: str | None = None,
+    precision: str = "fp32",
+) -> dict[str, float]:
+    """Which of r*'s checks did each model learn (toy task)? On the minimal pairs of
+    ``allroads.toytask.check_pairs`` (perfect summary against one slip, tagged ``kind``):
+    ``<label>_check_<kind>``, the share where the RM's reward or the policy's implicit reward
+    (:func:`pair_scores`) prefers the perfect summary. Chance is 0.5. A verifier that checks
+    what its generator gets wrong is the generation–verification gap the paper relies on."""
+    held = HeldOut.from_rows(checks)
+    kinds = [r["kind"] for r in checks]
+    m: dict[str, float] = {}
+    for label, (sc, sr) in pair_scores(held, rms, policies, sft, precision).items():
+        for kind in dict.fromkeys(kinds):
+            keep = [i for i, k in enumerate(kinds) if k == kind]
+            m[f"{label}_check_{kind}"] = pair_accuracy([sc[i] for i in keep], [sr[i] for i in keep])
     return m
 
 

@@ -203,14 +203,22 @@ def perfect_summary(post: Post, two_word: bool = False) -> str:
     return _say([post.topic] + [w for f in facts for w in f])
 
 
-def reference_summary(post: Post, rng: random.Random, noise: float, two_word: bool = False) -> str:
-    """A near-optimal human-style reference: with probability ``noise`` it has one flaw."""
+def reference_summary(
+    post: Post, rng: random.Random, noise: float, two_word: bool = False, order: str = "canonical"
+) -> str:
+    """A human-style reference: with probability ``noise`` it has one flaw.
+
+    ``order``: ``canonical`` lists the topic's facts in the canonical order; ``shuffled`` in an
+    order of the writer's own (a seeded permutation): writers who were never told the hidden
+    preference for the canonical order, which only the preference labels (and r*) reveal."""
     if two_word:
         if rng.random() < noise:  # a plausible slip: the right relation, a wrong object
             rel = canonical(post.salient)[0][0]
             return _say([rel, rng.choice([w for w in post.text.split() if w in OBJECTS])])
         return perfect_summary(post, two_word=True)
     facts = canonical(post.salient)
+    if order == "shuffled":
+        rng.shuffle(facts)
     words = [post.topic]
     if rng.random() < noise:
         flaw = rng.choice(["drop", "filler", "shuffle"])
@@ -312,6 +320,51 @@ def _candidate_generators(
     }
 
 
+# --------------------------------------------------------------------------- minimal pairs
+
+CHECKS = ("order", "drop", "distractor", "wrong_object", "repeat")
+
+
+def check_pairs(rows: list[dict]) -> list[dict]:
+    """Minimal pairs that test one check of r* each: for every row (``id``, ``prompt``,
+    ``post``), the perfect summary (``chosen``) against the same summary with one slip
+    (``rejected``), tagged ``kind``:
+
+    - ``order``: the topic's facts in reverse canonical order (posts with 2+ facts);
+    - ``drop``: one fact left out; ``distractor``: one fact replaced by a distractor's fact;
+    - ``wrong_object``: one fact's object replaced by another object of the post;
+    - ``repeat``: one fact said twice.
+
+    The slip is drawn from ``random.Random(row id)``; a pair is kept only where r* prefers the
+    perfect side. Scoring both sides with a model tells which of r*'s checks it has learned:
+    the verifier's (global RM) against the generator's (a DPO policy's implicit reward)."""
+    out = []
+    for row in rows:
+        header, body = row["post"].split("\n", 1)
+        topic, two_word = header.split()[1], header.endswith(TWO_WORD_MARK)
+        facts = _parse_post(body)
+        sal = canonical([(r, o) for s, r, o in facts if s == topic])
+        dis = [(r, o) for s, r, o in facts if s != topic]
+        rng = random.Random(row["id"])
+        i = rng.randrange(len(sal))
+        objects = [o for _, _, o in facts if o != sal[i][1]]
+        slips = {
+            "order": sal[::-1],
+            "drop": sal[:i] + sal[i + 1 :],
+            "distractor": sal[:i] + [rng.choice(dis)] + sal[i + 1 :] if dis else sal,
+            "wrong_object": sal[:i] + [(sal[i][0], rng.choice(objects))] + sal[i + 1 :],
+            "repeat": sal + [sal[i]],
+        }
+        lead = [] if two_word else [topic]
+        good = _say(lead + [w for f in (sal[:1] if two_word else sal) for w in f])
+        for kind in CHECKS:
+            bad = _say(lead + [w for f in slips[kind] for w in f])
+            if true_reward(row["post"], good) > true_reward(row["post"], bad):
+                out.append({**{k: row[k] for k in ("id", "prompt", "post")}, "kind": kind,
+                            "chosen": good, "rejected": bad})  # fmt: skip
+    return out
+
+
 # --------------------------------------------------------------------------- labels
 
 
@@ -368,8 +421,9 @@ def build_splits(task_cfg: dict, seed: int) -> dict[str, list[dict]]:
             }
             if split.startswith("sft"):
                 row["reference"] = reference_summary(
-                    post, rng, task_cfg["reference_noise"], two_word
-                )
+                    post, rng, task_cfg["reference_noise"], two_word,
+                    task_cfg.get("reference_order", "canonical"),
+                )  # fmt: skip
             else:
                 gens = _candidate_generators(post, rng, two_word)
                 while True:

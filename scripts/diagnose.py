@@ -19,6 +19,17 @@ with job(snakemake) as log:
         precision=p.precision,
     )
     if held.has_truth:
+        from allroads.toytask import check_pairs
+
+        m.update(  # rm_check_<kind>, <policy>_check_<kind>: which of r*'s checks each learned
+            d.check_metrics(
+                check_pairs(val),
+                rms={"rm": inp.rm},
+                policies=dict(zip(p.offline, inp.offline, strict=True)),
+                sft=inp.sft,
+                precision=p.precision,
+            )
+        )
         n = len(val)
         m["label_acc_rstar"] = d.agreement_with_truth(
             [1.0] * n, [0.0] * n, held.true_chosen, held.true_rejected

@@ -106,3 +106,17 @@ def test_sft_learned_the_task(run):
     )
     assert sft > base + 0.5, (base, sft)
     assert sft < ref, (sft, ref)
+
+
+def test_which_checks_the_rm_and_dpo_learned(run):
+    """The minimal-pair diagnostics (rm_check_<kind>, dpo_check_<kind>) on the trained models:
+    both learned r*'s most visible check, a dropped fact, above chance (0.5) by more than 3
+    standard errors of 300 pairs (0.03 each); an untrained or broken model sits at 0.5."""
+    out, data = run
+    m = diagnostics.check_metrics(
+        toytask.check_pairs(data["pft_val"]), {"rm": str(out / "rm")}, {"dpo": str(out / "dpo")},
+        sft=str(out / "sft"),
+    )  # fmt: skip
+    assert set(m) == {f"{who}_check_{k}" for who in ("rm", "dpo") for k in toytask.CHECKS}
+    assert m["rm_check_drop"] >= 0.6, m
+    assert m["dpo_check_drop"] >= 0.6, m

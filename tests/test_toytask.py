@@ -68,6 +68,66 @@ def test_generation_needs_the_canonical_order_and_verification_sees_it():
     assert worse > 150
 
 
+def _canonical_share(rows) -> float:
+    """Share of references with 2+ of the topic's facts that list them in the canonical order."""
+    hits = total = 0
+    for row in rows:
+        rels = [w for w in row["reference"].split() if w in toytask.RANK]
+        if len(rels) >= 2:
+            total += 1
+            hits += rels == sorted(rels, key=toytask.RANK.get)
+    return hits / total
+
+
+def test_shuffled_references_do_not_reveal_the_canonical_order():
+    """reference_order: shuffled: the demonstrations list the topic's facts in the writers' own
+    order, so SFT cannot learn the canonical order from them (about 1/2 of the 2-fact and 1/6 of
+    the 3-fact references are canonical by chance), while the preference labels still reward it;
+    canonical references are canonical but for the reference noise."""
+    cfg = dict(CFG, splits=dict(CFG["splits"], sft_train=2000, pft_train=5))
+    canon = toytask.build_splits(cfg, seed=0)["sft_train"]
+    shuf = toytask.build_splits(dict(cfg, reference_order="shuffled"), seed=0)["sft_train"]
+    assert _canonical_share(canon) > 0.85
+    assert 0.2 < _canonical_share(shuf) < 0.45
+    assert (
+        toytask.build_splits(dict(cfg, reference_order="canonical"), seed=0)["sft_train"] == canon
+    )
+    assert canon[0]["post"] == shuf[0]["post"]  # the order is drawn after the post
+
+
+@pytest.mark.parametrize("two_word", [False, True])
+def test_check_pairs_each_isolate_one_check_of_rstar(two_word):
+    """Each minimal pair is the perfect summary against one slip of its kind, which r* ranks
+    lower: reversing the order costs the order bonus only, a dropped fact one fact, and so on.
+    The control's single fact has no order to reverse."""
+    cfg = dict(CFG, splits=dict(CFG["splits"], pft_val=60), two_word=two_word)
+    if two_word:
+        cfg["salient_facts"] = [1, 1]
+    val = toytask.build_splits(cfg, seed=0)["pft_val"]
+    pairs = toytask.check_pairs(val)
+    assert pairs == toytask.check_pairs(val)  # seeded by the row id
+    kinds = {r["kind"] for r in pairs}
+    assert kinds == (set(toytask.CHECKS) - {"order"} if two_word else set(toytask.CHECKS))
+    for r in pairs:
+        good, bad = r["chosen"].split(), r["rejected"].split()
+        assert toytask.true_reward(r["post"], r["chosen"]) > toytask.true_reward(
+            r["post"], r["rejected"]
+        )
+        if r["kind"] == "order":
+            assert sorted(good) == sorted(bad) and good[0] == bad[0]  # same words, topic first
+            assert toytask.true_reward(r["post"], r["chosen"]) - toytask.true_reward(
+                r["post"], r["rejected"]
+            ) == pytest.approx(0.5 * ((len(good) - 1) // 2 - 1))  # the order bonus alone
+        elif r["kind"] == "drop":
+            assert len(bad) == len(good) - 2
+        elif r["kind"] == "repeat":
+            assert bad[: len(good)] == good and len(bad) == len(good) + 2
+        else:  # distractor, wrong_object: one fact replaced, same length
+            assert len(bad) == len(good) and sum(
+                a != b for a, b in zip(good, bad, strict=True)
+            ) in (1, 2)
+
+
 def test_control_variant_is_two_words_with_a_two_word_prompt():
     cfg = dict(CFG, salient_facts=[1, 1], two_word=True)
     splits = toytask.build_splits(cfg, seed=0)
