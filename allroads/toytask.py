@@ -347,7 +347,7 @@ def check_pairs(rows: list[dict]) -> list[dict]:
         dis = [(r, o) for s, r, o in facts if s != topic]
         rng = random.Random(row["id"])
         i = rng.randrange(len(sal))
-        objects = [o for _, _, o in facts if o != sal[i][1]]
+        objects = [o for _, _, o in facts if o != sal[i][1]] or [sal[i][1]]  # else: no slip
         slips = {
             "order": sal[::-1],
             "drop": sal[:i] + sal[i + 1 :],
