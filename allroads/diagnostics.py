@@ -174,12 +174,14 @@ def check_metrics(
     ``<label>_check_<kind>``, the share where the RM's reward or the policy's implicit reward
     (:func:`pair_scores`) prefers the perfect summary. Chance is 0.5. A verifier that checks
     what its generator gets wrong is the generation–verification gap the paper relies on."""
-    held = HeldOut.from_rows(checks)
-    kinds = [r["kind"] for r in checks]
+    by_kind: dict[str, list[int]] = defaultdict(list)
+    for i, row in enumerate(checks):
+        by_kind[row["kind"]].append(i)
     m: dict[str, float] = {}
-    for label, (sc, sr) in pair_scores(held, rms, policies, sft, precision).items():
-        for kind in dict.fromkeys(kinds):
-            keep = [i for i, k in enumerate(kinds) if k == kind]
+    for label, (sc, sr) in pair_scores(
+        HeldOut.from_rows(checks), rms, policies, sft, precision
+    ).items():
+        for kind, keep in by_kind.items():
             m[f"{label}_check_{kind}"] = pair_accuracy([sc[i] for i in keep], [sr[i] for i in keep])
     return m
 

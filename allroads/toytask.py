@@ -134,6 +134,16 @@ TWO_WORD_MARK = "(two words)"
 # --------------------------------------------------------------------------- the hidden reward
 
 
+def read_judge_post(post: str) -> tuple[str | None, bool, str]:
+    """``(topic, two_word, body)`` of a judge-visible post (:func:`judge_post`): the topic named
+    by its header line ``about <topic>`` (None without a header), whether the header marks the
+    two-word control, and the body."""
+    lines = post.split("\n", 1)
+    if len(lines) > 1 and lines[0].startswith("about "):
+        return lines[0].split()[1], lines[0].endswith(TWO_WORD_MARK), lines[1]
+    return None, False, post
+
+
 def true_reward(post: str, summary: str, topic: str | None = None) -> float:
     """r*(post, summary): the hidden ground-truth reward of the toy task.
 
@@ -148,12 +158,8 @@ def true_reward(post: str, summary: str, topic: str | None = None) -> float:
     - -0.1 per word beyond the length budget (1 + 2·#salient + 1 words; two-word: 2 words,
       -0.5 per extra word).
     """
-    lines = post.split("\n", 1)
-    header = lines[0] if len(lines) > 1 and lines[0].startswith("about ") else ""
-    two_word = header.endswith(TWO_WORD_MARK)
-    if topic is None and header:
-        topic = header.split()[1]
-    body = lines[1] if header else post
+    named, two_word, body = read_judge_post(post)
+    topic = named if topic is None else topic
     facts = _parse_post(body)
     salient = {(r, o) for s, r, o in facts if s == topic}
     distract = {(r, o) for s, r, o in facts if s != topic}
@@ -340,8 +346,7 @@ def check_pairs(rows: list[dict]) -> list[dict]:
     the verifier's (global RM) against the generator's (a DPO policy's implicit reward)."""
     out = []
     for row in rows:
-        header, body = row["post"].split("\n", 1)
-        topic, two_word = header.split()[1], header.endswith(TWO_WORD_MARK)
+        topic, two_word, body = read_judge_post(row["post"])
         facts = _parse_post(body)
         sal = canonical([(r, o) for s, r, o in facts if s == topic])
         dis = [(r, o) for s, r, o in facts if s != topic]
