@@ -12,6 +12,10 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
 - ``online_<gen>_tie_share``: prompts whose top and bottom samples are the same text or score;
 - ``online_<gen>_rm_rstar_agree``: on the online pairs with unequal r*, the RM's top sample has
   the higher r*;
+- ``online_<gen>_differ_<kind>``: what those pairs differ in (share of them; ``<kind>`` one of
+  ``allroads.toytask.SLIPS``: the checks of ``rm_check_<kind>`` below, ``added_distractor``,
+  ``other``), and ``online_<gen>_rm_rstar_agree_<kind>`` the RM's agreement on each kind
+  present: which checks the policy's own samples put to the RM (toy task);
 - ``online_<gen>_bo25_rstar_rm``: mean r* of the RM's pick among the n samples (Best-of-n: what
   online DPO could at best reach from those samples); ``..._oracle``: the best by r* itself;
   ``..._mean``: the mean sample;
@@ -194,9 +198,12 @@ def optimizer_steps(model_dir: str | Path) -> int:
 
 
 def online_metrics(
-    samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None
+    samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None, slip=None
 ) -> dict[str, float]:
-    """Tie share of the online pairs and, given the true reward, how good the RM's picks are."""
+    """Tie share of the online pairs and, given the true reward, how good the RM's picks are.
+    Given ``slip(post, a, b) -> kind`` too (``allroads.toytask.slip_kind``): what the pairs
+    with unequal r* differ in (``differ_<kind>``, shares) and the RM's agreement with r* on
+    each kind present (``rm_rstar_agree_<kind>``)."""
     from .pairs import is_tied
 
     out = {
@@ -213,6 +220,17 @@ def online_metrics(
     rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
     differ = [(a, b) for a, b in zip(rc, rr, strict=True) if a != b]  # chosen = the RM's top
     out["rm_rstar_agree"] = pair_accuracy([a for a, _ in differ], [b for _, b in differ])
+    if slip is not None:
+        from .toytask import SLIPS
+
+        by_kind: dict[str, list[tuple[float, float]]] = {k: [] for k in SLIPS}
+        for p, a, b in zip(pairs, rc, rr, strict=True):
+            if a != b:
+                by_kind[slip(posts[p["id"]], p["chosen"], p["rejected"])].append((a, b))
+        for kind, got in by_kind.items():
+            out[f"differ_{kind}"] = len(got) / max(1, len(differ))
+            if got:
+                out[f"rm_rstar_agree_{kind}"] = pair_accuracy(*zip(*got, strict=True))
     by_prompt: dict[str, list[float]] = defaultdict(list)
     for s in samples:
         by_prompt[s["prompt_id"]].append(reward(posts[s["prompt_id"]], s["completion"]))

@@ -370,6 +370,54 @@ def check_pairs(rows: list[dict]) -> list[dict]:
     return out
 
 
+SLIPS = ("order", "drop", "distractor", "wrong_object", "repeat", "added_distractor", "other")
+
+
+def _summary_parts(post: str, summary: str) -> dict[str, int]:
+    """The counts r* adds up (see :func:`true_reward`) for one summary of a judge-visible post."""
+    topic, _, body = read_judge_post(post)
+    facts = _parse_post(body)
+    salient = {(r, o) for s, r, o in facts if s == topic}
+    distract = {(r, o) for s, r, o in facts if s != topic}
+    words = [w for w in summary.replace(EOS, " ").split() if w not in PUNCT]
+    bigrams = list(zip(words, words[1:], strict=False))
+    covered = list(dict.fromkeys(b for b in bigrams if b in salient))
+    ranks = [RANK[r] for r, _ in covered]
+    return {
+        "salient": len(covered),
+        "distractor": sum(b in distract for b in bigrams),
+        "absent": sum(w not in set(body.split()) | {topic} for w in words),
+        "length": len(words),
+        "repeat": len(bigrams) - len(set(bigrams)),
+        "in_order": sum(a < b for a, b in zip(ranks, ranks[1:], strict=False)),
+        "topic_first": int(bool(words) and words[0] == topic),
+    }
+
+
+def slip_kind(post: str, a: str, b: str) -> str:
+    """Which of r*'s checks tells summaries ``a`` and ``b`` apart, in the terms of
+    :data:`CHECKS` (one of :data:`SLIPS`): what two samples of one policy differ in. A swap of
+    a topic fact for a distractor's is ``distractor``, one topic fact fewer (and shorter)
+    ``drop``, a topic fact against a non-fact of the same length ``wrong_object``, the same
+    facts in another order ``order``, a repeated fact ``repeat``, an extra distractor's fact
+    ``added_distractor``; anything else (several slips at once, words absent from the post, the
+    topic not named first) is ``other``."""
+    pa, pb = _summary_parts(post, a), _summary_parts(post, b)
+    diff = frozenset(k for k in pa if pa[k] != pb[k])
+    if "repeat" in diff:
+        return "repeat"
+    return {
+        frozenset({"in_order"}): "order",
+        frozenset({"salient", "length"}): "drop",
+        frozenset({"salient", "in_order", "length"}): "drop",
+        frozenset({"salient", "distractor"}): "distractor",
+        frozenset({"salient", "distractor", "in_order"}): "distractor",
+        frozenset({"salient"}): "wrong_object",
+        frozenset({"salient", "in_order"}): "wrong_object",
+        frozenset({"distractor", "length"}): "added_distractor",
+    }.get(diff, "other")
+
+
 # --------------------------------------------------------------------------- labels
 
 

@@ -6,8 +6,9 @@ from allroads.jobs import job
 
 with job(snakemake) as log:
     inp, p = snakemake.input, snakemake.params
-    reward = None
+    reward = slip = None
     if p.task_kind == "toy":
+        from allroads.toytask import slip_kind as slip
         from allroads.toytask import true_reward as reward
     val = read_jsonl(inp.pft_val, required=("prompt", "chosen", "rejected", "post"))
     held = d.HeldOut.from_rows(val, reward)
@@ -36,7 +37,7 @@ with job(snakemake) as log:
         )
     posts = {r["id"]: r["post"] for r in read_jsonl(inp.pft_train, required=("id", "post"))}
     for gen, s_path, p_path in zip(p.generators, inp.samples, inp.pairs, strict=True):
-        om = d.online_metrics(read_jsonl(s_path), read_jsonl(p_path), posts, reward)
+        om = d.online_metrics(read_jsonl(s_path), read_jsonl(p_path), posts, reward, slip)
         m.update({f"online_{gen}_{k}": v for k, v in om.items()})
     for name, path in zip(p.trained, inp.trained, strict=True):
         m[f"steps_{name}"] = d.optimizer_steps(path)

@@ -128,6 +128,33 @@ def test_check_pairs_each_isolate_one_check_of_rstar(two_word):
             ) in (1, 2)
 
 
+def test_slip_kind_names_what_two_summaries_differ_in():
+    """By hand on POST (topic facts: hates maps, sold boats; distractors: owns phones, cooked
+    hats), then on every minimal pair of check_pairs, which must come out as its own kind
+    (a wrong object that happens to be a distractor's fact is a distractor)."""
+    k = toytask.slip_kind
+    good = " trent hates maps sold boats"
+    assert k(POST, good, " trent sold boats hates maps") == "order"
+    assert k(POST, good, " trent hates maps") == "drop"
+    assert k(POST, good, " trent hates maps owns phones") == "distractor"
+    assert k(POST, good, " trent hates maps sold hats") == "wrong_object"
+    assert k(POST, good, good + " sold boats") == "repeat"
+    assert k(POST, good, good + " owns phones") == "added_distractor"
+    assert k(POST, good, " trent hates cats sold boats") == "other"  # 'cats' not in the post
+    assert k(POST, " trent hates maps", " trent hates maps owns phones") == "added_distractor"
+    val = toytask.build_splits(dict(CFG, splits=dict(CFG["splits"], pft_val=60)), 0)["pft_val"]
+    for r in toytask.check_pairs(val):
+        got = k(r["post"], r["chosen"], r["rejected"])
+        if r["kind"] == "wrong_object" and got == "distractor":
+            # a topic fact (+1) swapped for a distractor's (-0.5), and maybe an order bonus
+            loss = toytask.true_reward(r["post"], r["chosen"]) - toytask.true_reward(
+                r["post"], r["rejected"]
+            )
+            assert round(loss, 6) in (1.5, 2.0), r
+        else:
+            assert got == r["kind"], r
+
+
 def test_control_variant_is_two_words_with_a_two_word_prompt():
     cfg = dict(CFG, salient_facts=[1, 1], two_word=True)
     splits = toytask.build_splits(cfg, seed=0)

@@ -14,6 +14,8 @@ import pandas as pd
 import pytest
 import yaml
 
+from allroads import toytask
+
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 
@@ -262,6 +264,13 @@ def test_reduced_run_end_to_end(tmp_path):
         for k in ("rm_acc_labels", "rm_acc_rstar", "dpo_implicit_acc", "online_sft_tie_share"):
             assert 0 <= m[seed, k] <= 1, k
         assert m[seed, "online_sft_bo25_rstar_oracle"] >= m[seed, "online_sft_bo25_rstar_rm"]
+        # what the informative online pairs differ in: shares of one whole, and the RM's
+        # agreement with r* is their share-weighted agreement per kind
+        share = {k: m[seed, f"online_sft_differ_{k}"] for k in toytask.SLIPS}
+        assert sum(share.values()) == pytest.approx(1.0)
+        assert m[seed, "online_sft_rm_rstar_agree"] == pytest.approx(
+            sum(v * m[seed, f"online_sft_rm_rstar_agree_{k}"] for k, v in share.items() if v)
+        )
     assert "| rm_acc_rstar |" in (results / "tables/diagnostics.md").read_text()
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
     for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
