@@ -144,6 +144,21 @@ def read_judge_post(post: str) -> tuple[str | None, bool, str]:
     return None, False, post
 
 
+def _scored(post: str, summary: str, topic: str | None = None):
+    """What r* reads (:func:`true_reward`, :func:`slip_kind`): ``(topic, two_word, salient,
+    distract, post_words, words)``: the topic (the header's unless given), the topic's and the
+    other people's ``(relation, object)`` facts, the words of the post, and the summary's words
+    without EOS and punctuation."""
+    named, two_word, body = read_judge_post(post)
+    topic = named if topic is None else topic
+    facts = _parse_post(body)
+    salient = {(r, o) for s, r, o in facts if s == topic}
+    distract = {(r, o) for s, r, o in facts if s != topic}
+    post_words = set(body.split()) | ({topic} if topic else set())
+    words = [w for w in summary.replace(EOS, " ").split() if w not in PUNCT]
+    return topic, two_word, salient, distract, post_words, words
+
+
 def true_reward(post: str, summary: str, topic: str | None = None) -> float:
     """r*(post, summary): the hidden ground-truth reward of the toy task.
 
@@ -158,13 +173,7 @@ def true_reward(post: str, summary: str, topic: str | None = None) -> float:
     - -0.1 per word beyond the length budget (1 + 2·#salient + 1 words; two-word: 2 words,
       -0.5 per extra word).
     """
-    named, two_word, body = read_judge_post(post)
-    topic = named if topic is None else topic
-    facts = _parse_post(body)
-    salient = {(r, o) for s, r, o in facts if s == topic}
-    distract = {(r, o) for s, r, o in facts if s != topic}
-    post_words = set(body.split()) | ({topic} if topic else set())
-    words = [w for w in summary.replace(EOS, " ").split() if w not in PUNCT]
+    topic, two_word, salient, distract, post_words, words = _scored(post, summary, topic)
     reward = 0.0
     if words and words[0] == topic and not two_word:
         reward += 0.25
@@ -375,18 +384,14 @@ SLIPS = ("order", "drop", "distractor", "wrong_object", "repeat", "added_distrac
 
 def _summary_parts(post: str, summary: str) -> dict[str, int]:
     """The counts r* adds up (see :func:`true_reward`) for one summary of a judge-visible post."""
-    topic, _, body = read_judge_post(post)
-    facts = _parse_post(body)
-    salient = {(r, o) for s, r, o in facts if s == topic}
-    distract = {(r, o) for s, r, o in facts if s != topic}
-    words = [w for w in summary.replace(EOS, " ").split() if w not in PUNCT]
+    topic, _, salient, distract, post_words, words = _scored(post, summary)
     bigrams = list(zip(words, words[1:], strict=False))
     covered = list(dict.fromkeys(b for b in bigrams if b in salient))
     ranks = [RANK[r] for r, _ in covered]
     return {
         "salient": len(covered),
         "distractor": sum(b in distract for b in bigrams),
-        "absent": sum(w not in set(body.split()) | {topic} for w in words),
+        "absent": sum(w not in post_words for w in words),
         "length": len(words),
         "repeat": len(bigrams) - len(set(bigrams)),
         "in_order": sum(a < b for a, b in zip(ranks, ranks[1:], strict=False)),
