@@ -3,6 +3,7 @@ schemas/config.schema.yaml, with errors that name the key and where it came from
 
 from __future__ import annotations
 
+import copy
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -112,18 +113,48 @@ def validate(
     validator = jsonschema.Draft202012Validator(schema)
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
+        fill_defaults(config, schema)
         _check_semantics(config, lambda key: where(key.split(".")))
         return
     lines = []
     for e in errors:
-        if e.validator == "additionalProperties":
-            extra = sorted(set(e.instance) - set(e.schema.get("properties", {})))
+        if e.validator in ("additionalProperties", "unevaluatedProperties"):
+            extra = sorted(set(e.instance) - _declared(e.schema, schema))
             for k in extra:
                 path = [*e.absolute_path, k]
                 lines.append(f"{where(path)}: key {_key(path)}: unknown key")
         else:
             lines.append(f"{where(e.absolute_path)}: key {_key(e.absolute_path)}: {e.message}")
     raise ConfigError("invalid config\n  " + "\n  ".join(lines))
+
+
+def _declared(node: dict, root: dict) -> set[str]:
+    """The keys a schema node declares, its own and those of the node its ``$ref`` names."""
+    keys = set(node.get("properties", {}))
+    if "$ref" in node:
+        keys |= _declared(root["$defs"][node["$ref"].rsplit("/", 1)[1]], root)
+    return keys
+
+
+def fill_defaults(config: Any, schema: dict, node: dict | None = None) -> None:
+    """Set every absent key that has a ``default:`` in the schema (in place, recursively through
+    ``$ref``s and ``additionalProperties`` maps): the schema is the one home of the defaults.
+    Called on a config that has validated."""
+    if not isinstance(config, dict):
+        return
+    node = schema if node is None else node
+    if "$ref" in node:
+        fill_defaults(config, schema, schema["$defs"][node["$ref"].rsplit("/", 1)[1]])
+    for key, sub in node.get("properties", {}).items():
+        if key not in config and "default" in sub:
+            config[key] = copy.deepcopy(sub["default"])
+        if key in config:
+            fill_defaults(config[key], schema, sub)
+    extra = node.get("additionalProperties")
+    if isinstance(extra, dict):
+        for key, value in config.items():
+            if key not in node.get("properties", {}):
+                fill_defaults(value, schema, extra)
 
 
 def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:

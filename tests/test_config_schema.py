@@ -125,3 +125,33 @@ def test_errors_name_where_the_value_came_from():
     assert "--config: key train.dpo.beta: -1 is less than or equal to the minimum of 0" in str(
         e.value
     )
+
+
+@pytest.mark.parametrize(
+    "stage, key",
+    [("sft", "beta"), ("global_rm", "ref_batch_size"), ("global_rm", "completion_only_loss")],
+)
+def test_a_key_a_stage_does_not_read_is_rejected_by_name(stage, key):
+    """One schema per training stage: a key another stage reads is not silently ignored here."""
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["train"][stage][key] = 1
+    with pytest.raises(ConfigError, match=re.escape(f"key train.{stage}.{key}: unknown key")):
+        validate(cfg, source="config.yaml")
+
+
+def test_validation_fills_each_stage_default_from_the_schema_only():
+    """The schema's `default:` is the one home of a default: validate fills the absent keys,
+    per stage (SFT's completion_only_loss, not DPO's), and never overrides a set one."""
+    schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
+    cfg = copy.deepcopy(DEFAULT)
+    cfg["train"]["dpo"]["weight_decay"] = 0.01
+    validate(cfg)
+    common = schema["$defs"]["hparams"]["properties"]
+    for stage in ("sft", "global_rm", "dpo"):
+        for key, sub in common.items():
+            if "default" in sub and key not in DEFAULT["train"][stage]:
+                assert cfg["train"][stage][key] == sub["default"], (stage, key)
+    assert cfg["train"]["dpo"]["weight_decay"] == 0.01
+    sft_only = schema["$defs"]["sft_hparams"]["properties"]["completion_only_loss"]["default"]
+    assert cfg["train"]["sft"]["completion_only_loss"] == sft_only
+    assert "completion_only_loss" not in cfg["train"]["dpo"]
