@@ -145,11 +145,12 @@ def test_validation_fills_each_stage_default_from_the_schema_only():
     schema = yaml.safe_load((ROOT / "schemas" / "config.schema.yaml").read_text())
     cfg = copy.deepcopy(DEFAULT)
     cfg["train"]["dpo"]["weight_decay"] = 0.01
+    cfg_set = copy.deepcopy(cfg["train"])
     validate(cfg)
     common = schema["$defs"]["hparams"]["properties"]
     for stage in ("sft", "global_rm", "dpo"):
         for key, sub in common.items():
-            if "default" in sub and key not in DEFAULT["train"][stage]:
+            if "default" in sub and key not in cfg_set[stage]:
                 assert cfg["train"][stage][key] == sub["default"], (stage, key)
     assert cfg["train"]["dpo"]["weight_decay"] == 0.01
     sft_only = schema["$defs"]["sft_hparams"]["properties"]["completion_only_loss"]["default"]
