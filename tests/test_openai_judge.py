@@ -30,21 +30,20 @@ from judge_fake_server import (  # noqa: E402
 from allroads.judging import make_judge  # noqa: E402
 from allroads.judging.base import Comparison  # noqa: E402
 from allroads.judging.cache import ReplyCache, comparison_key  # noqa: E402
-from allroads.judging.openai_judge import (  # noqa: E402
+from allroads.judging.openai_config import (  # noqa: E402
     BudgetExceededError,
     JudgeAPIError,
     JudgeConfigError,
-    OpenAIJudge,
     OpenAIJudgeConfig,
-    candidate_is_a,
-    retry_delay,
 )
+from allroads.judging.openai_judge import OpenAIJudge, candidate_is_a  # noqa: E402
 from allroads.judging.prompts import (  # noqa: E402
     STANDARD_TEMPLATE,
     TWO_WORD_TEMPLATE,
     parse_preference,
     render,
 )
+from allroads.judging.wire import retry_delay  # noqa: E402
 from allroads.winrate import per_seed_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,7 +291,9 @@ def test_reasks_respect_max_usd(tmp_path):
 
     comps = comparisons(10)
     probe = make(None, tmp_path / "probe")
-    one_round = probe.estimate_cost([probe._make_job(i, c, True) for i, c in enumerate(comps)])
+    one_round = probe.client.estimate_cost(
+        [probe.make_request(i, c, True) for i, c in enumerate(comps)]
+    )
     with FakeJudgeServer(never_parses) as srv:
         judge = make(srv, tmp_path, format_retries=2, max_usd=1.5 * one_round.usd)
         with pytest.raises(BudgetExceededError, match="re-ask 1 of 10 unparseable"):
@@ -348,9 +349,11 @@ def test_cost_estimate_excludes_cache_hits_and_halves_in_batch(tmp_path, capsys)
     assert "6 comparisons to judge, 6 requests to send (4 cached)" in capsys.readouterr().out
     sync = make(None, tmp_path / "s")
     batch = make(None, tmp_path / "b", mode="batch")
-    jobs = [sync._make_job(i, c, True) for i, c in enumerate(comps)]
-    assert batch.estimate_cost(jobs).usd == pytest.approx(sync.estimate_cost(jobs).usd / 2)
-    assert sync.estimate_cost(jobs).output_tokens == 256 * 10
+    jobs = [sync.make_request(i, c, True) for i, c in enumerate(comps)]
+    assert batch.client.estimate_cost(jobs).usd == pytest.approx(
+        sync.client.estimate_cost(jobs).usd / 2
+    )
+    assert sync.client.estimate_cost(jobs).output_tokens == 256 * 10
 
 
 def test_config_errors_name_the_key(tmp_path):
@@ -560,7 +563,7 @@ def test_batch_mode_resumes_persisted_batch_without_resubmitting(tmp_path):
         max_usd=1e-9,
         http_client=httpx2.Client(transport=api.transport()),
     )
-    judge2._sleep = lambda s: None
+    judge2.client.sleep = lambda s: None
     verdicts = judge2.judge(comps)
     assert "POST /v1/batches" not in api.calls and "POST /v1/files" not in api.calls
     assert [v.score for v in verdicts] == [1.0] * 12  # joined on custom_id, order undone
@@ -589,7 +592,7 @@ def test_batch_mode_submits_only_misses_and_keeps_invalids(tmp_path):
 
     api = BatchAPI(reply)
     judge = make(None, tmp_path, mode="batch", http_client=httpx2.Client(transport=api.transport()))
-    judge._sleep = lambda s: None
+    judge.client.sleep = lambda s: None
     verdicts = judge.judge(comps)
     assert len(api.files["file-in-0"].splitlines()) == 4  # cache hits are not resubmitted
     assert [v.score for v in verdicts] == [1.0, 1.0, 1.0, 1.0, None, 1.0]
@@ -611,7 +614,7 @@ def test_batch_mode_reasks_in_a_second_batch_and_resumes_from_cache(tmp_path):
         None, tmp_path, mode="batch", format_retries=2,
         http_client=httpx2.Client(transport=api.transport()),
     )  # fmt: skip
-    judge._sleep = lambda s: None
+    judge.client.sleep = lambda s: None
     verdicts = judge.judge(comps)
     assert api.calls.count("POST /v1/batches") == 2  # the first round, then one re-ask
     inputs = [f for f in api.files if f.startswith("file-in")]
@@ -664,7 +667,7 @@ def test_api_key_never_leaks(tmp_path, monkeypatch, caplog, capsys):
     bjudge = make(
         None, tmp_path / "batch", mode="batch", http_client=httpx2.Client(transport=api.transport())
     )
-    bjudge._sleep = lambda s: None
+    bjudge.client.sleep = lambda s: None
     verdicts += bjudge.judge(comps)
     bjudge.close()
     captured = capsys.readouterr()

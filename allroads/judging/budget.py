@@ -10,10 +10,10 @@ The ``judge_budget`` rule runs once the data exist and before every job that cal
 (they take its output as input):
 it prints the estimate per role and fails the run when the total exceeds
 ``judge.openai.max_usd``, so nothing is spent. Each judge job checks its own pending requests
-against ``max_usd`` again before sending (OpenAIJudge); cached replies cost nothing, so a rerun
+against ``max_usd`` again before sending (RequestClient); cached replies cost nothing, so a rerun
 of a finished run sends zero requests.
 
-The estimate is an upper bound in the way OpenAIJudge's is: ~4 characters per input token (+8
+The estimate is an upper bound in the way RequestClient's is: ~4 characters per input token (+8
 per message) on the real posts and references, a policy summary of at most H tokens of ~4
 characters, ``max_tokens`` output tokens per request (the writer's own ``max_tokens`` for
 generation), every request sent (no cache hit, no identical-pair skip, no re-ask), twice with
@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from .openai_judge import BATCH_DISCOUNT, OpenAIJudgeConfig
+from .openai_config import BATCH_DISCOUNT, OpenAIJudgeConfig
 from .prompts import get_template
 from .writer import WRITER_TEMPLATE
 
