@@ -27,6 +27,9 @@ from judge_fake_server import (  # noqa: E402
     summaries_of,
 )
 
+from allroads import hub  # noqa: E402
+from allroads.evaluation import judge_samples  # noqa: E402
+from allroads.judged_pairs import judged_pairs  # noqa: E402
 from allroads.judging import make_judge  # noqa: E402
 from allroads.judging.base import Comparison  # noqa: E402
 from allroads.judging.cache import ReplyCache, comparison_key  # noqa: E402
@@ -389,6 +392,91 @@ def test_make_judge_builds_openai_judge(tmp_path):
     }
     judge = make_judge("openai", cfg, seed=3, workdir=str(tmp_path))
     assert isinstance(judge, OpenAIJudge) and judge.config.model == "gpt-4o-2024-08-06"
+
+
+# ----------------------------------------------------------- what the judge sees (paper config)
+
+TITLE = "Landlord kept my whole deposit over one scuffed door"
+
+
+def tldr_records(n: int = 3) -> list[dict]:
+    """Evaluation records as the data pipeline builds them (allroads.hub.sft_records), with a
+    whitespace tokenizer: ``post`` is the body, ``prompt`` the formatted query."""
+    rows = [
+        {"id": f"t{i}", "subreddit": "legaladvice", "title": f"{TITLE} ({i})",
+         "post": f"I moved out last month, topic {i}.", "summary": f"deposit dispute {i}"}
+        for i in range(n)
+    ]  # fmt: skip
+
+    def tok(texts, add_special_tokens=False):
+        return {"input_ids": [t.split() for t in texts]}
+
+    return hub.sft_records(rows, tok, hub.task_options({}), "sft_test")
+
+
+def paper_judge_cfg(srv: FakeJudgeServer, tmp_path: Path) -> dict:
+    """config/paper.yaml's judge section, pointed at the fake server."""
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["judge"]
+    cfg["openai"].update(base_url=srv.base_url, cache=str(tmp_path / "cache.sqlite"), max_usd=None)
+    return cfg
+
+
+def recording(bodies: list):
+    def handler(body, attempt):
+        bodies.append(body)
+        return good_reply(body)
+
+    return handler
+
+
+def test_paper_judge_reads_the_title_and_sends_no_temperature(tmp_path):
+    """The authors' winrate.py gives gpt-4o the formatted query (title included) and no
+    temperature; config/paper.yaml does the same, the default config keeps the post's body."""
+    prompts = tldr_records()
+    samples = [
+        {"prompt_id": p["id"], "sample_idx": 0, "completion": " kept it good"} for p in prompts
+    ]
+    paper, default = [], []
+    with FakeJudgeServer(recording(paper)) as srv:
+        rows = judge_samples("openai", paper_judge_cfg(srv, tmp_path), prompts, samples, seed=0)
+    with FakeJudgeServer(recording(default)) as srv:
+        base = {"base_url": srv.base_url, "cache": str(tmp_path / "default.sqlite")}
+        rows += judge_samples("openai", {"openai": base}, prompts, samples, seed=0)
+    assert [r["score"] for r in rows] == [1.0] * 6
+    assert len(paper) == len(default) == 3
+    for body in paper:
+        post = prompt_of(body).split("### Post:\n")[1].split("\n\n### Summary A:")[0]
+        i = int(re.search(r"topic (\d)", post).group(1))
+        assert post == f"SUBREDDIT: r/legaladvice\n\nTITLE: {TITLE} ({i})\n\nPOST: " + \
+            f"I moved out last month, topic {i}.\n\nTL;DR:"  # fmt: skip
+        assert "temperature" not in body and body["max_tokens"] == 256
+    for body in default:
+        assert TITLE not in prompt_of(body) and "SUBREDDIT" not in prompt_of(body)
+        assert body["temperature"] == 0.0
+
+
+def test_paper_labelling_reads_the_title(tmp_path):
+    """Figure 8's labels (two SFT samples, the judge picks): gpt_rank.py also feeds the query."""
+    prompts = {p["id"]: p for p in tldr_records()}
+    samples = [
+        {"prompt_id": pid, "sample_idx": k, "completion": f" sample {k}" + (" good" if k else "")}
+        for pid in prompts
+        for k in (0, 1)
+    ]
+    bodies = []
+    with FakeJudgeServer(recording(bodies)) as srv:
+        judge = make_judge("openai", paper_judge_cfg(srv, tmp_path), seed=0, workdir=tmp_path)
+        rows, stats = judged_pairs(samples, prompts, judge)
+    assert stats["judged"] == len(bodies) == 3 and all(
+        r["chosen"] == " sample 1 good" for r in rows
+    )
+    assert all(f"TITLE: {TITLE}" in prompt_of(b) and "temperature" not in b for b in bodies)
+
+
+def test_query_without_a_prompt_is_an_error_naming_the_key(tmp_path):
+    judge = make(None, tmp_path, post="query")
+    with pytest.raises(JudgeConfigError, match=r"judge\.openai\.post.*'0'"):
+        judge.judge(comparisons(1))
 
 
 def test_retry_delay_honours_retry_after():

@@ -5,7 +5,9 @@ For each :class:`~allroads.judging.base.Comparison` the judge
 1. picks which summary is shown as "A" with a seeded hash of (seed, prompt id, the pair)
    (:func:`candidate_is_a`), or, with ``both_orders``, asks in both orders and calls a
    disagreement a tie;
-2. renders the paper's prompt verbatim (:mod:`allroads.judging.prompts`) as one user message;
+2. renders the paper's prompt verbatim (:mod:`allroads.judging.prompts`) as one user message,
+   its ``{{post}}`` filled with the post's text or, with ``judge.openai.post: query``, the
+   formatted query the policy saw (subreddit, title, post; what the authors' judge read);
 3. keys each request by :func:`~allroads.judging.cache.comparison_key` (model, template text,
    post, the summaries in presented order, decoding) and hands them to the request client
    (:class:`~allroads.judging.client.RequestClient`: reply cache, cost estimate and
@@ -29,7 +31,7 @@ from typing import Any
 from .base import Comparison, Verdict
 from .cache import comparison_key
 from .client import Answers, RequestClient
-from .openai_config import OpenAIJudgeConfig
+from .openai_config import JudgeConfigError, OpenAIJudgeConfig
 from .prompts import get_template, parse_preference, render
 from .wire import Request, RequestStats
 
@@ -130,18 +132,33 @@ class OpenAIJudge:
         self.client.raise_failed(answers)
         return verdicts
 
+    def shown_post(self, c: Comparison) -> str:
+        """What fills the prompt's ``{{post}}`` (``judge.openai.post``): the post's text
+        (``body``) or the formatted query the policy was prompted with, stripped as the authors'
+        winrate.py strips the dataset's ``query`` (``query``)."""
+        if self.config.post == "body":
+            return c.post
+        if c.query is None:
+            raise JudgeConfigError(
+                f"config key judge.openai.post: 'query' shows the judge the formatted query, but "
+                f"comparison {c.id!r} (prompt {c.prompt_id!r}) has none (its record lacks "
+                f"'prompt'); set judge.openai.post: body"
+            )
+        return c.query.strip()
+
     def make_request(self, index: int, c: Comparison, cand_a: bool) -> Request:
         """The request of comparison ``c`` (number ``index``) with the candidate as "A" or not."""
         a, b = (c.candidate, c.reference) if cand_a else (c.reference, c.candidate)
+        post = self.shown_post(c)
         key = comparison_key(
             model=self.config.model,
             template=self.template,
-            post=c.post,
+            post=post,
             summary_a=a,
             summary_b=b,
             decoding=self.config.decoding,
         )
-        return Request(key=key, index=index, prompt=render(self.template, c.post, a, b))
+        return Request(key=key, index=index, prompt=render(self.template, post, a, b))
 
     def _verdict(self, c: Comparison, asks: list[Ask], answers: Answers) -> Verdict:
         """The verdict from each order's last reply (all raw replies are kept in the meta when
