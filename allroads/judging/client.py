@@ -11,9 +11,10 @@ verdicts) and the summary writer (:mod:`allroads.judging.writer`). For each call
    dollars, and refuses to start when the estimate exceeds ``judge.openai.max_usd``;
 3. it sends the misses either concurrently (``mode: sync``: ``AsyncOpenAI``, a semaphore of
    ``concurrency`` requests, our own retries with exponential backoff honouring ``Retry-After``
-   (the ``openai`` client's own retries are off: they do not count attempts per request nor
-   cap the wait), an explicit timeout) or through the Batch API (``mode: batch``,
-   :mod:`allroads.judging.batch`), storing each final raw reply;
+   (the ``openai`` client's are off, ``max_retries=0``: ours count every attempt in
+   :class:`~allroads.judging.wire.RequestStats` and log each wait), an explicit timeout) or
+   through the Batch API (``mode: batch``, :mod:`allroads.judging.batch`), storing each final
+   raw reply;
 4. a reply the role cannot parse is re-asked (the same request, its own cache key,
    :func:`~allroads.judging.cache.reask_key`) up to ``format_retries`` times, one round per
    re-ask, each round through the cache, the budget check and the sync or batch path.
