@@ -17,7 +17,7 @@ def comparisons(prompts: list[dict], samples: list[dict]) -> list[Comparison]:
     if missing:
         raise ValueError(f"samples lack {len(missing)} evaluation prompts, e.g. {missing[:3]}")
     return [
-        Comparison.for_record(p, p["id"], by_prompt[p["id"]]["completion"], p["reference"])
+        Comparison.for_record(p, p["id"], p["id"], by_prompt[p["id"]]["completion"], p["reference"])
         for p in prompts
     ]
 

@@ -26,12 +26,13 @@ class Comparison:
     query: str | None = None
 
     @classmethod
-    def for_record(cls, record: Mapping[str, Any], id: str, candidate: str, reference: str):
-        """A comparison on a data record: its ``id`` (the prompt id), ``post`` and, where the
-        task has one, the query it was prompted with (``prompt``)."""
-        return cls(
-            id, str(record["id"]), record["post"], candidate, reference, record.get("prompt")
-        )
+    def for_record(
+        cls, record: Mapping[str, Any], id: str, prompt_id: str, candidate: str, reference: str
+    ) -> Comparison:
+        """The comparison on a data record: its ``post`` and, where the task has one, the query
+        it was prompted with (``prompt``)."""
+        post, query = record["post"], record.get("prompt")
+        return cls(id, prompt_id, post, candidate, reference, query)
 
 
 @dataclass
