@@ -17,13 +17,7 @@ def comparisons(prompts: list[dict], samples: list[dict]) -> list[Comparison]:
     if missing:
         raise ValueError(f"samples lack {len(missing)} evaluation prompts, e.g. {missing[:3]}")
     return [
-        Comparison(
-            id=p["id"],
-            prompt_id=p["id"],
-            post=p["post"],
-            candidate=by_prompt[p["id"]]["completion"],
-            reference=p["reference"],
-        )  # fmt: skip
+        Comparison.for_record(p, p["id"], p["id"], by_prompt[p["id"]]["completion"], p["reference"])
         for p in prompts
     ]
 

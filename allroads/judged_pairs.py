@@ -34,7 +34,7 @@ def judged_pairs(
         if a == b:
             tied.append(pid)
         else:
-            comps.append(Comparison(pid, pid, prompts[pid]["post"], a, b))
+            comps.append(Comparison.for_record(prompts[pid], pid, pid, a, b))
     verdicts = {v.id: v for v in judge.judge(comps)} if comps else {}
     rows, invalid, agree = [], 0, []
     for pid in sorted(by_prompt):

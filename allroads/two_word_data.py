@@ -179,7 +179,7 @@ def build(
             drafts[split].append((r, a, b))
             if a is not None and b is not None and a != b:
                 cid = f"{split}/{r['id']}"
-                comps.append(Comparison(cid, str(r["id"]), r["post"], a, b))
+                comps.append(Comparison.for_record(r, cid, str(r["id"]), a, b))
     verdicts = {v.id: v for v in judge.judge(comps)} if comps else {}
 
     out: dict[str, list[dict]] = {}

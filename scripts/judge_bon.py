@@ -33,7 +33,7 @@ with job(snakemake) as log:
             cid = bon.comparison_id(pid, s["completion"])
             if cid not in comps:
                 pr = by_id[pid]
-                comps[cid] = Comparison(cid, pid, pr["post"], s["completion"], pr["reference"])
+                comps[cid] = Comparison.for_record(pr, cid, pid, s["completion"], pr["reference"])
     judge = make_judge(w.judge, p.judge_cfg, seed=int(w.seed), workdir=p.workdir)
     verdicts = dict(zip(comps, judge.judge(list(comps.values())), strict=True))
     rows = []

@@ -70,3 +70,21 @@ def test_within_budget_writes_the_bill(tmp_path):
     out = run_script(tmp_path, max_usd=100.0)
     est = json.loads(out.read_text())
     assert est["within_budget"] and est["requests"] == 45 * 6 + 9 * 10
+
+
+def test_the_query_is_priced_where_the_judge_reads_it():
+    """judge.openai.post: query shows the judge each record's formatted query: the bill prices
+    those (longer) texts for evaluation and labelling; the writer still reads the post."""
+    head, tail = "SUBREDDIT: r/x\n\nTITLE: " + "t" * 80 + "\n\nPOST: ", "\n\nTL;DR:"
+    extra = len(head) + len(tail)
+    ev = [dict(r, prompt=head + r["post"] + tail) for r in EVAL]
+    pft = [dict(r, prompt=head + r["post"] + tail) for r in PFT]
+    plan = {"evaluation": 1, "labelling": 1}
+    body = estimate(CFG, plan, ev, pft, 53)
+    query = estimate(dict(CFG, post="query"), plan, ev, pft, 53)
+    for b, q in zip(body["roles"][:2], query["roles"][:2], strict=True):
+        n = q["comparisons"]
+        assert abs(q["input_tokens"] - b["input_tokens"] - n * extra / 4) <= n
+    assert query["usd"] > body["usd"]
+    with pytest.raises(ValueError, match="eval_prompts rows lack 'prompt'"):
+        estimate(dict(CFG, post="query"), plan, EVAL, PFT, 53)

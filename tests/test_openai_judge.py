@@ -27,24 +27,26 @@ from judge_fake_server import (  # noqa: E402
     summaries_of,
 )
 
+from allroads import hub  # noqa: E402
+from allroads.evaluation import judge_samples  # noqa: E402
+from allroads.judged_pairs import judged_pairs  # noqa: E402
 from allroads.judging import make_judge  # noqa: E402
 from allroads.judging.base import Comparison  # noqa: E402
 from allroads.judging.cache import ReplyCache, comparison_key  # noqa: E402
-from allroads.judging.openai_judge import (  # noqa: E402
+from allroads.judging.openai_config import (  # noqa: E402
     BudgetExceededError,
     JudgeAPIError,
     JudgeConfigError,
-    OpenAIJudge,
     OpenAIJudgeConfig,
-    candidate_is_a,
-    retry_delay,
 )
+from allroads.judging.openai_judge import OpenAIJudge, candidate_is_a  # noqa: E402
 from allroads.judging.prompts import (  # noqa: E402
     STANDARD_TEMPLATE,
     TWO_WORD_TEMPLATE,
     parse_preference,
     render,
 )
+from allroads.judging.wire import retry_delay  # noqa: E402
 from allroads.winrate import per_seed_table  # noqa: E402
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -292,7 +294,9 @@ def test_reasks_respect_max_usd(tmp_path):
 
     comps = comparisons(10)
     probe = make(None, tmp_path / "probe")
-    one_round = probe.estimate_cost([probe._make_job(i, c, True) for i, c in enumerate(comps)])
+    one_round = probe.client.estimate_cost(
+        [probe.make_request(i, c, True) for i, c in enumerate(comps)]
+    )
     with FakeJudgeServer(never_parses) as srv:
         judge = make(srv, tmp_path, format_retries=2, max_usd=1.5 * one_round.usd)
         with pytest.raises(BudgetExceededError, match="re-ask 1 of 10 unparseable"):
@@ -348,9 +352,11 @@ def test_cost_estimate_excludes_cache_hits_and_halves_in_batch(tmp_path, capsys)
     assert "6 comparisons to judge, 6 requests to send (4 cached)" in capsys.readouterr().out
     sync = make(None, tmp_path / "s")
     batch = make(None, tmp_path / "b", mode="batch")
-    jobs = [sync._make_job(i, c, True) for i, c in enumerate(comps)]
-    assert batch.estimate_cost(jobs).usd == pytest.approx(sync.estimate_cost(jobs).usd / 2)
-    assert sync.estimate_cost(jobs).output_tokens == 256 * 10
+    jobs = [sync.make_request(i, c, True) for i, c in enumerate(comps)]
+    assert batch.client.estimate_cost(jobs).usd == pytest.approx(
+        sync.client.estimate_cost(jobs).usd / 2
+    )
+    assert sync.client.estimate_cost(jobs).output_tokens == 256 * 10
 
 
 def test_config_errors_name_the_key(tmp_path):
@@ -386,6 +392,91 @@ def test_make_judge_builds_openai_judge(tmp_path):
     }
     judge = make_judge("openai", cfg, seed=3, workdir=str(tmp_path))
     assert isinstance(judge, OpenAIJudge) and judge.config.model == "gpt-4o-2024-08-06"
+
+
+# ----------------------------------------------------------- what the judge sees (paper config)
+
+TITLE = "Landlord kept my whole deposit over one scuffed door"
+
+
+def tldr_records(n: int = 3) -> list[dict]:
+    """Evaluation records as the data pipeline builds them (allroads.hub.sft_records), with a
+    whitespace tokenizer: ``post`` is the body, ``prompt`` the formatted query."""
+    rows = [
+        {"id": f"t{i}", "subreddit": "legaladvice", "title": f"{TITLE} ({i})",
+         "post": f"I moved out last month, topic {i}.", "summary": f"deposit dispute {i}"}
+        for i in range(n)
+    ]  # fmt: skip
+
+    def tok(texts, add_special_tokens=False):
+        return {"input_ids": [t.split() for t in texts]}
+
+    return hub.sft_records(rows, tok, hub.task_options({}), "sft_test")
+
+
+def paper_judge_cfg(srv: FakeJudgeServer, tmp_path: Path) -> dict:
+    """config/paper.yaml's judge section, pointed at the fake server."""
+    cfg = yaml.safe_load((ROOT / "config/paper.yaml").read_text())["judge"]
+    cfg["openai"].update(base_url=srv.base_url, cache=str(tmp_path / "cache.sqlite"), max_usd=None)
+    return cfg
+
+
+def recording(bodies: list):
+    def handler(body, attempt):
+        bodies.append(body)
+        return good_reply(body)
+
+    return handler
+
+
+def test_paper_judge_reads_the_title_and_sends_no_temperature(tmp_path):
+    """The authors' winrate.py gives gpt-4o the formatted query (title included) and no
+    temperature; config/paper.yaml does the same, the default config keeps the post's body."""
+    prompts = tldr_records()
+    samples = [
+        {"prompt_id": p["id"], "sample_idx": 0, "completion": " kept it good"} for p in prompts
+    ]
+    paper, default = [], []
+    with FakeJudgeServer(recording(paper)) as srv:
+        rows = judge_samples("openai", paper_judge_cfg(srv, tmp_path), prompts, samples, seed=0)
+    with FakeJudgeServer(recording(default)) as srv:
+        base = {"base_url": srv.base_url, "cache": str(tmp_path / "default.sqlite")}
+        rows += judge_samples("openai", {"openai": base}, prompts, samples, seed=0)
+    assert [r["score"] for r in rows] == [1.0] * 6
+    assert len(paper) == len(default) == 3
+    for body in paper:
+        post = prompt_of(body).split("### Post:\n")[1].split("\n\n### Summary A:")[0]
+        i = int(re.search(r"topic (\d)", post).group(1))
+        assert post == f"SUBREDDIT: r/legaladvice\n\nTITLE: {TITLE} ({i})\n\nPOST: " + \
+            f"I moved out last month, topic {i}.\n\nTL;DR:"  # fmt: skip
+        assert "temperature" not in body and body["max_tokens"] == 256
+    for body in default:
+        assert TITLE not in prompt_of(body) and "SUBREDDIT" not in prompt_of(body)
+        assert body["temperature"] == 0.0
+
+
+def test_paper_labelling_reads_the_title(tmp_path):
+    """Figure 8's labels (two SFT samples, the judge picks): gpt_rank.py also feeds the query."""
+    prompts = {p["id"]: p for p in tldr_records()}
+    samples = [
+        {"prompt_id": pid, "sample_idx": k, "completion": f" sample {k}" + (" good" if k else "")}
+        for pid in prompts
+        for k in (0, 1)
+    ]
+    bodies = []
+    with FakeJudgeServer(recording(bodies)) as srv:
+        judge = make_judge("openai", paper_judge_cfg(srv, tmp_path), seed=0, workdir=tmp_path)
+        rows, stats = judged_pairs(samples, prompts, judge)
+    assert stats["judged"] == len(bodies) == 3 and all(
+        r["chosen"] == " sample 1 good" for r in rows
+    )
+    assert all(f"TITLE: {TITLE}" in prompt_of(b) and "temperature" not in b for b in bodies)
+
+
+def test_query_without_a_prompt_is_an_error_naming_the_key(tmp_path):
+    judge = make(None, tmp_path, post="query")
+    with pytest.raises(JudgeConfigError, match=r"judge\.openai\.post.*'0'"):
+        judge.judge(comparisons(1))
 
 
 def test_retry_delay_honours_retry_after():
@@ -560,7 +651,7 @@ def test_batch_mode_resumes_persisted_batch_without_resubmitting(tmp_path):
         max_usd=1e-9,
         http_client=httpx2.Client(transport=api.transport()),
     )
-    judge2._sleep = lambda s: None
+    judge2.client.sleep = lambda s: None
     verdicts = judge2.judge(comps)
     assert "POST /v1/batches" not in api.calls and "POST /v1/files" not in api.calls
     assert [v.score for v in verdicts] == [1.0] * 12  # joined on custom_id, order undone
@@ -589,7 +680,7 @@ def test_batch_mode_submits_only_misses_and_keeps_invalids(tmp_path):
 
     api = BatchAPI(reply)
     judge = make(None, tmp_path, mode="batch", http_client=httpx2.Client(transport=api.transport()))
-    judge._sleep = lambda s: None
+    judge.client.sleep = lambda s: None
     verdicts = judge.judge(comps)
     assert len(api.files["file-in-0"].splitlines()) == 4  # cache hits are not resubmitted
     assert [v.score for v in verdicts] == [1.0, 1.0, 1.0, 1.0, None, 1.0]
@@ -611,7 +702,7 @@ def test_batch_mode_reasks_in_a_second_batch_and_resumes_from_cache(tmp_path):
         None, tmp_path, mode="batch", format_retries=2,
         http_client=httpx2.Client(transport=api.transport()),
     )  # fmt: skip
-    judge._sleep = lambda s: None
+    judge.client.sleep = lambda s: None
     verdicts = judge.judge(comps)
     assert api.calls.count("POST /v1/batches") == 2  # the first round, then one re-ask
     inputs = [f for f in api.files if f.startswith("file-in")]
@@ -664,7 +755,7 @@ def test_api_key_never_leaks(tmp_path, monkeypatch, caplog, capsys):
     bjudge = make(
         None, tmp_path / "batch", mode="batch", http_client=httpx2.Client(transport=api.transport())
     )
-    bjudge._sleep = lambda s: None
+    bjudge.client.sleep = lambda s: None
     verdicts += bjudge.judge(comps)
     bjudge.close()
     captured = capsys.readouterr()

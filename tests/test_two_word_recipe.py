@@ -24,7 +24,8 @@ from test_openai_judge import BatchAPI  # noqa: E402
 
 from allroads.io import read_json, read_jsonl, write_jsonl  # noqa: E402
 from allroads.judging.budget import estimate, message  # noqa: E402
-from allroads.judging.openai_judge import BudgetExceededError, OpenAIJudge  # noqa: E402
+from allroads.judging.openai_config import BudgetExceededError  # noqa: E402
+from allroads.judging.openai_judge import OpenAIJudge  # noqa: E402
 from allroads.judging.writer import (  # noqa: E402
     SummaryWriter,
     WriteRequest,
@@ -344,12 +345,12 @@ def test_batch_mode_request_lines_and_results(tmp_path):
         None, tmp_path, http_client=httpx2.Client(transport=api.transport()), mode="batch",
         batch_poll_s=0.01,
     )  # fmt: skip
-    writer.client._sleep = judge._sleep = lambda s: None
+    writer.client.sleep = judge.client.sleep = lambda s: None
     out, stats = build(sp, writer, judge, WriterSettings(temperature=0.9), SEED)
     assert api.calls.count("POST /v1/batches") == 2  # every summary in one batch, every pick in one
     lines = [json.loads(x) for x in api.files["file-in-0"].splitlines()]
     assert len(lines) == 2 * 3 + 2 * 1 + 1
-    keys = {writer.make_job(0, WriteRequest("", r["post"], 0.9, s)).key
+    keys = {writer.make_request(0, WriteRequest("", r["post"], 0.9, s)).key
             for s, (split, i, d) in draw_table(sp).items() for r in [sp[split][i]]}  # fmt: skip
     assert {ln["custom_id"] for ln in lines} == keys  # joined on the cache key
     for ln in lines:

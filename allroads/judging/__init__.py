@@ -1,5 +1,11 @@
 """Judges: the ``oracle`` (hidden ground-truth reward of the toy task), ``openai``, and the toy
-task's noisy ``labeller`` (labels pairs of samples where the paper asks gpt-4o: Figure 8)."""
+task's noisy ``labeller`` (labels pairs of samples where the paper asks gpt-4o: Figure 8).
+
+gpt-4o's roles sit on one request client: the judge (``openai_judge``: comparisons to
+verdicts, with ``prompts``) and the two-word summary writer (``writer``) both call
+``client.RequestClient`` (reply ``cache``, cost check, retries, sync requests, the Batch API in
+``batch``), configured by the ``judge.openai`` section (``openai_config``); ``wire`` holds the
+request and reply types they share, ``budget`` the whole run's bill before any call."""
 
 from __future__ import annotations
 

@@ -8,6 +8,7 @@ judge's reply could not be parsed (``valid`` False; counted, never silently a wi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
 
@@ -16,9 +17,22 @@ from typing import Any, Protocol
 class Comparison:
     id: str  # unique per comparison, e.g. "<prompt_id>"
     prompt_id: str
-    post: str  # what the judge reads as the forum post
+    post: str  # the forum post's text (the oracle and labeller read r* from it)
     candidate: str  # the policy's summary
     reference: str  # the human reference summary
+    # the formatted query the policy was prompted with (TL;DR: "SUBREDDIT: r/... TITLE: ...
+    # POST: ... TL;DR:", the record's ``prompt``); the openai judge reads it as the post with
+    # ``judge.openai.post: query``, as the authors' winrate.py fed the dataset's ``query``
+    query: str | None = None
+
+    @classmethod
+    def for_record(
+        cls, record: Mapping[str, Any], id: str, prompt_id: str, candidate: str, reference: str
+    ) -> Comparison:
+        """The comparison on a data record: its ``post`` and, where the task has one, the query
+        it was prompted with (``prompt``)."""
+        post, query = record["post"], record.get("prompt")
+        return cls(id, prompt_id, post, candidate, reference, query)
 
 
 @dataclass

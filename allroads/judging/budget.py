@@ -10,12 +10,12 @@ The ``judge_budget`` rule runs once the data exist and before every job that cal
 (they take its output as input):
 it prints the estimate per role and fails the run when the total exceeds
 ``judge.openai.max_usd``, so nothing is spent. Each judge job checks its own pending requests
-against ``max_usd`` again before sending (OpenAIJudge); cached replies cost nothing, so a rerun
+against ``max_usd`` again before sending (RequestClient); cached replies cost nothing, so a rerun
 of a finished run sends zero requests.
 
-The estimate is an upper bound in the way OpenAIJudge's is: ~4 characters per input token (+8
-per message) on the real posts and references, a policy summary of at most H tokens of ~4
-characters, ``max_tokens`` output tokens per request (the writer's own ``max_tokens`` for
+The estimate is an upper bound in the way RequestClient's is: ~4 characters per input token (+8
+per message) on the real posts (the formatted queries with ``judge.openai.post: query``) and
+references, a policy summary of at most H tokens of ~4 characters, ``max_tokens`` output tokens per request (the writer's own ``max_tokens`` for
 generation), every request sent (no cache hit, no identical-pair skip, no re-ask), twice with
 ``both_orders``; Batch API prices halve it. With the two-word recipe the evaluation role is
 priced against the task's own (human, longer) references, an upper bound for gpt-4o's two-word
@@ -32,7 +32,7 @@ import math
 from collections.abc import Mapping
 from dataclasses import asdict, dataclass
 
-from .openai_judge import BATCH_DISCOUNT, OpenAIJudgeConfig
+from .openai_config import BATCH_DISCOUNT, OpenAIJudgeConfig
 from .prompts import get_template
 from .writer import WRITER_TEMPLATE
 
@@ -127,12 +127,17 @@ def estimate(
     cfg = OpenAIJudgeConfig.from_mapping(judge_cfg)
     splits = {"eval_prompts": eval_prompts, "pft_train": pft_train, "pft_val": pft_val}
 
-    def posts(split: str, cap: int | None) -> list[str]:
+    def posts(split: str, cap: int | None, key: str = "post") -> list[str]:
         rows = splits[split]
         if rows is None:
             raise ValueError(f"the judge plan needs the {split} split, which was not given")
         rows = rows if cap is None else rows[:cap]
-        return [r["post"] for r in rows]
+        if any(key not in r for r in rows):
+            raise ValueError(f"the judge plan's {split} rows lack {key!r} (judge.openai.post)")
+        return [r[key] for r in rows]
+
+    # what the judge reads as the post (judge.openai.post); the writer always reads the post
+    shown = "prompt" if cfg.post == "query" else "post"
 
     roles = []
     for role, other_chars in (
@@ -148,7 +153,7 @@ def estimate(
                 other_chars,
                 cfg,
                 max_new_tokens,
-                passes=[(posts(s, cap), k) for s, k, cap in passes],
+                passes=[(posts(s, cap, shown), k) for s, k, cap in passes],
             )  # fmt: skip
         )
     jobs, passes = plan_passes("generation", plan.get("generation"))

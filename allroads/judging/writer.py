@@ -9,8 +9,8 @@ text or explanations in your response."; we lay it out as the judge prompts are 
 (:mod:`allroads.judging.prompts`): blocks separated by a blank line, the closing sentence on the
 line after the answer format, as the last line of the instructions.
 
-Each :class:`WriteRequest` is one chat request through the ``openai`` judge's machinery
-(:class:`~allroads.judging.openai_judge.OpenAIJudge`: the official client, the SQLite reply
+Each :class:`WriteRequest` is one chat request through the request client that the judge also
+sits on (:class:`~allroads.judging.client.RequestClient`: the official client, the SQLite reply
 cache, the cost estimate and ``judge.openai.max_usd`` before any call, retries honouring
 ``Retry-After``, sync or Batch API mode with resume), with the writer's own decoding: its
 ``temperature`` and the API's ``seed``. Two requests that differ only in the seed are two
@@ -36,7 +36,9 @@ from dataclasses import replace as dc_replace
 from typing import Any
 
 from .cache import writing_key
-from .openai_judge import OpenAIJudge, OpenAIJudgeConfig, _Job, _Outcome
+from .client import RequestClient
+from .openai_config import OpenAIJudgeConfig
+from .wire import Request, RequestStats
 
 WRITER_TEMPLATE = (
     "Given the following forum post, please write a summary of the post of length at most two "
@@ -121,13 +123,12 @@ class SummaryWriter:
         """``config``: the ``judge.openai`` section (model, endpoint, cache, mode, prices,
         ``max_usd``, retries); ``max_tokens`` replaces its reply limit (a summary line needs a
         few tokens; the cost estimate counts this many output tokens per request).
-        ``client_kwargs``: ``http_client``, ``progress``, ``sleep`` as for OpenAIJudge."""
+        ``client_kwargs``: ``http_client``, ``progress``, ``sleep`` of
+        :class:`~allroads.judging.client.RequestClient`."""
         cfg = dc_replace(config, max_tokens=int(max_tokens))
         cfg.validate()
         self.config = cfg
-        self.client = OpenAIJudge(cfg, seed=0, workdir=workdir, **client_kwargs)
-        self.client.activity = "writing"
-        self.client.request_kind = "writing"
+        self.client = RequestClient(cfg, kind="writing", workdir=workdir, **client_kwargs)
 
     @classmethod
     def from_config(
@@ -138,36 +139,35 @@ class SummaryWriter:
         )
 
     @property
-    def stats(self):
+    def stats(self) -> RequestStats:
         return self.client.stats
 
     def close(self) -> None:
         self.client.close()
 
-    def make_job(self, index: int, request: WriteRequest) -> _Job:
+    def make_request(self, index: int, request: WriteRequest) -> Request:
+        """The chat request of ``request`` (number ``index``), keyed by :func:`writing_key`."""
         prompt = render_writer(request.post)
         params = {"temperature": float(request.temperature), "seed": int(request.seed)}
         key = writing_key(
             model=self.config.model, prompt=prompt, decoding={**self.config.decoding, **params}
         )
-        return _Job(key=key, index=index, candidate_is_a=True, prompt=prompt, params=params)
+        return Request(key=key, index=index, prompt=prompt, params=params)
 
     def write(self, requests: list[WriteRequest]) -> list[Written]:
         """One :class:`Written` per request, in order. Every request of the call goes out in one
         round (one batch in batch mode), then one round per re-ask of unparseable replies.
         Requests failing after all retries raise after every success is cached (``on_error:
         raise``), or give ``summary=None`` (``on_error: invalid``)."""
-        jobs = [self.make_job(i, r) for i, r in enumerate(requests)]
-        unique: dict[str, _Job] = {}
+        jobs = [self.make_request(i, r) for i, r in enumerate(requests)]
+        unique: dict[str, Request] = {}
         for j in jobs:
             unique.setdefault(j.key, j)
         tokens_before = (self.stats.prompt_tokens, self.stats.completion_tokens)
-        attempts, n_hits, n_pending, failed = self.client._ask(
-            unique, lambda raw: parse_summary(raw) is not None
-        )
+        answers = self.client.ask(unique, lambda raw: parse_summary(raw) is not None)
         out = []
         for r, j in zip(requests, jobs, strict=True):
-            tries = attempts.get(j.key) or [_Outcome(error="no reply")]
+            tries = answers.tries(j.key)
             last = tries[-1]
             summary = parse_summary(last.raw)
             meta: dict[str, Any] = {
@@ -190,12 +190,12 @@ class SummaryWriter:
         n_reasked = sum(w.meta["format_retries"] > 0 for w in out)
         print(
             f"openai writer ({self.config.model}): {len(out)} summaries, {n_invalid} without one "
-            f"({len(failed)} requests failed, {n_reasked} re-asked for an unparseable reply), "
-            f"{n_hits} cache hits, {self.stats.prompt_tokens - tokens_before[0]:,} input + "
+            f"({len(answers.failed)} requests failed, {n_reasked} re-asked for an unparseable "
+            f"reply), {answers.cache_hits} cache hits, {self.stats.prompt_tokens - tokens_before[0]:,} input + "
             f"{self.stats.completion_tokens - tokens_before[1]:,} output tokens used",
             flush=True,
         )
-        self.client._raise_failed(failed, attempts, n_pending)
+        self.client.raise_failed(answers)
         return out
 
 
