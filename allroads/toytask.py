@@ -28,15 +28,17 @@ Pythia on Reddit would show.
 
 Record schema (identical to the hub TL;DR loaders): SFT rows ``{id, prompt, post, reference}``,
 preference rows ``{id, prompt, post, chosen, rejected}``. Completions start with a space. r* is
-only visible to :func:`label_pair` (the labeler) and to the oracle judge.
+only visible to the labeller (:mod:`allroads.labels`) and to the oracle judge; the task
+interface (:class:`allroads.tasks.facts.FactsTask`) hands it to them.
 """
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from .labels import label_pair
 
 SUBJECTS = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -56,11 +58,12 @@ PUNCT = [".", ","]
 STRUCTURE = ["SUBREDDIT:", "r/toy", "TITLE:", "about", "POST:", "TL;DR:", "Two-Word"]
 EOS = "<|endoftext|>"
 PAD = "<|padding|>"
+UNK = "<unk>"
 
 
 def vocabulary() -> list[str]:
     """Every word a toy post, prompt or summary can contain (the tokenizer's vocabulary)."""
-    return [PAD, EOS, "<unk>"] + STRUCTURE + SUBJECTS + RELATIONS + OBJECTS + FILLERS + PUNCT
+    return [PAD, EOS, UNK] + STRUCTURE + SUBJECTS + RELATIONS + OBJECTS + FILLERS + PUNCT
 
 
 # --------------------------------------------------------------------------- posts
@@ -423,40 +426,6 @@ def slip_kind(post: str, a: str, b: str) -> str:
     }.get(diff, "other")
 
 
-# --------------------------------------------------------------------------- labels
-
-
-def label_pair(
-    judge_text: str, a: str, b: str, rng: random.Random, temperature: float
-) -> tuple[str, str, bool]:
-    """Bradley–Terry labeler on r*: returns (chosen, rejected, agrees_with_r*)."""
-    ra, rb = true_reward(judge_text, a), true_reward(judge_text, b)
-    z = max(-60.0, min(60.0, (ra - rb) / temperature))
-    p_a = 1.0 / (1.0 + math.exp(-z))
-    if rng.random() < p_a:
-        return a, b, ra >= rb
-    return b, a, rb >= ra
-
-
-def labeller_scores(
-    judge_texts: list[str], completions: list[str], keys: list[str], temperature: float
-) -> list[float]:
-    """The labeler as a ranker of many samples: r*/temperature + Gumbel(0, 1) noise per sample,
-    drawn from ``random.Random(key)`` (deterministic per key; label_online keys it by seed, prompt
-    and completion text, so copies of one text tie as they do under an RM).
-
-    Sorting these scores draws a Plackett–Luce ranking with weights exp(r*/temperature); for two
-    samples the first is preferred with probability sigmoid((r_a − r_b)/temperature), exactly
-    :func:`label_pair`. So the top/bottom of a prompt's samples are what a verifier as noisy as
-    the preference labels would pick (``online.ranker: labeller``)."""
-    out = []
-    for text, completion, key in zip(judge_texts, completions, keys, strict=True):
-        u = random.Random(key).random()
-        gumbel = -math.log(-math.log(max(u, 1e-300)))
-        out.append(true_reward(text, completion) / temperature + gumbel)
-    return out
-
-
 # --------------------------------------------------------------------------- the dataset
 
 
@@ -490,7 +459,7 @@ def build_splits(task_cfg: dict, seed: int) -> dict[str, list[dict]]:
                     if a != b:
                         break
                 chosen, rejected, _ = label_pair(
-                    row["post"], a, b, rng, task_cfg["label_temperature"]
+                    true_reward, row["post"], a, b, rng, task_cfg["label_temperature"]
                 )
                 row["chosen"], row["rejected"] = chosen, rejected
             rows.append(row)
@@ -527,14 +496,3 @@ def pretraining_corpus(task_cfg: dict, n: int, seed: int) -> list[dict]:
             row = copy_document(rng, task_cfg.get("two_word", False))
         out.append({"id": f"pretrain-{i:06d}", **row})
     return out
-
-
-def label_agreement(rows: list[dict]) -> float:
-    """Fraction of preference rows (with unequal r*) whose chosen side has the higher r*."""
-    agree = total = 0
-    for row in rows:
-        rc, rr = true_reward(row["post"], row["chosen"]), true_reward(row["post"], row["rejected"])
-        if rc != rr:
-            total += 1
-            agree += rc > rr
-    return agree / total if total else float("nan")

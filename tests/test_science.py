@@ -33,7 +33,11 @@ def run(tmp_path_factory):
     data = {s: read_jsonl(out / "data" / f"{s}.jsonl") for s in (*tasks.SPLITS, "eval_prompts")}
     base_hp = dict(DEFAULT["base"], epochs=2)
     base_models.materialize_base(
-        DEFAULT["models"]["toy-s"], base_hp, str(out / "data" / "pretrain.jsonl"), str(out / "base")
+        DEFAULT["models"]["toy-s"],
+        base_hp,
+        str(out / "data" / "pretrain.jsonl"),
+        str(out / "base"),
+        tokenizer=tasks.get_task(task).tokenizer(),
     )
     sft_hp = dict(DEFAULT["train"]["sft"], epochs=4)
     training.train_sft(str(out / "base"), data["sft_train"], sft_hp, 0, "fp32", str(out / "sft"))
