@@ -13,7 +13,7 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
 - ``online_<gen>_rm_rstar_agree``: on the online pairs with unequal r*, the RM's top sample has
   the higher r*;
 - ``online_<gen>_differ_<kind>``: what those pairs differ in (share of them; ``<kind>`` one of
-  ``allroads.toytask.SLIPS``: the checks of ``rm_check_<kind>`` below, ``added_distractor``,
+  the task's ``slips`` (the facts toy: ``allroads.toytask.SLIPS``): the checks of ``rm_check_<kind>`` below, ``added_distractor``,
   ``other``), and ``online_<gen>_rm_rstar_agree_<kind>`` the RM's agreement on each kind
   present: which checks the policy's own samples put to the RM (toy task);
 - ``online_<gen>_bo25_rstar_rm``: mean r* of the RM's pick among the n samples (Best-of-n: what
@@ -44,7 +44,7 @@ default chain's (:func:`held_out_metrics`): ``V.global_rm_acc_labels``,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -198,12 +198,18 @@ def optimizer_steps(model_dir: str | Path) -> int:
 
 
 def online_metrics(
-    samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None, slip=None
+    samples: list[dict],
+    pairs: list[dict],
+    posts: dict[str, str],
+    reward=None,
+    slip=None,
+    slips: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Tie share of the online pairs and, given the true reward, how good the RM's picks are.
-    Given ``slip(post, a, b) -> kind`` too (``allroads.toytask.slip_kind``): what the pairs
-    with unequal r* differ in (``differ_<kind>``, shares) and the RM's agreement with r* on
-    each kind present (``rm_rstar_agree_<kind>``)."""
+    Given ``slip(post, a, b) -> kind`` and its kinds ``slips`` too (the task's
+    :meth:`~allroads.tasks.Task.slip_kind` and :attr:`~allroads.tasks.Task.slips`): what the
+    pairs with unequal r* differ in (``differ_<kind>``, shares) and the RM's agreement with r*
+    on each kind present (``rm_rstar_agree_<kind>``)."""
     from .pairs import is_tied
 
     out = {
@@ -220,10 +226,8 @@ def online_metrics(
     rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
     differ = [(a, b) for a, b in zip(rc, rr, strict=True) if a != b]  # chosen = the RM's top
     out["rm_rstar_agree"] = pair_accuracy([a for a, _ in differ], [b for _, b in differ])
-    if slip is not None:
-        from .toytask import SLIPS
-
-        by_kind: dict[str, list[tuple[float, float]]] = {k: [] for k in SLIPS}
+    if slips is not None:
+        by_kind: dict[str, list[tuple[float, float]]] = {k: [] for k in slips}
         for p, a, b in zip(pairs, rc, rr, strict=True):
             if a != b:
                 by_kind[slip(posts[p["id"]], p["chosen"], p["rejected"])].append((a, b))
