@@ -46,10 +46,10 @@ def test_perfect_summary_is_optimal_among_generators(two_word):
     rng = random.Random(0)
     sal = (1, 1) if two_word else (2, 3)
     for _ in range(200):
-        post = toytask._make_post(rng, sal, (3, 5))
+        post = toytask.make_post(rng, sal, (3, 5))
         text = toytask.judge_post(post, two_word)
         best = toytask.true_reward(text, toytask.perfect_summary(post, two_word))
-        for name, gen in toytask._candidate_generators(post, rng, two_word).items():
+        for name, gen in toytask.candidate_writers(post, rng, two_word).items():
             assert toytask.true_reward(text, gen()) <= best, name
 
 
@@ -59,7 +59,7 @@ def test_generation_needs_the_canonical_order_and_verification_sees_it():
     rng = random.Random(1)
     worse = 0
     for _ in range(300):
-        post = toytask._make_post(rng, (2, 3), (3, 5))
+        post = toytask.make_post(rng, (2, 3), (3, 5))
         text = toytask.judge_post(post)
         in_post_order = " " + " ".join([post.topic] + [w for f in post.salient for w in f])
         worse += toytask.true_reward(text, in_post_order) < toytask.true_reward(
