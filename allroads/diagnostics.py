@@ -129,7 +129,7 @@ def pair_scores(
     checkpoint`` of ``rms`` (global RMs, loaded in ``precision``) its reward; of ``policies``
     (DPO policies of reference ``sft``) the implicit reward log π − log π_sft (β > 0 does not
     change the order). The SFT's log-probs are computed once for every policy."""
-    from .reward_models import from_dirs
+    from .reward_models import from_dirs, implicit_reward, text_logps
 
     out = {label: held.scores(from_dirs("global", [path], precision=precision))
            for label, path in rms.items()}  # fmt: skip
@@ -139,10 +139,7 @@ def pair_scores(
         sft_c, sft_r = text_logps(sft, held.prompts, held.chosen, held.rejected)
         for label, path in policies.items():
             pc, pr = text_logps(path, held.prompts, held.chosen, held.rejected)
-            out[label] = (
-                [a - b for a, b in zip(pc, sft_c, strict=True)],
-                [a - b for a, b in zip(pr, sft_r, strict=True)],
-            )
+            out[label] = (implicit_reward(pc, sft_c), implicit_reward(pr, sft_r))
     return out
 
 
@@ -284,35 +281,3 @@ def to_markdown(summary) -> str:
         se = "" if r.seeds < 2 else f" ± {r.se:.3f}"
         lines.append(f"| {r.size} | {r.metric} | {r.mean:.3f}{se} | {r.seeds} |")
     return "\n".join(lines) + "\n"
-
-
-def tokenize_completions(tok, prompts: list[str], completions: list[str]):
-    """(prompt_ids, completion_ids) of human-written pairs as TRL's trainers see them: the text
-    ``prompt + completion + EOS`` tokenized whole, the completion starting where it stops
-    sharing a prefix with the tokenized prompt."""
-    p_out, c_out = [], []
-    for p, c in zip(prompts, completions, strict=True):
-        p_ids = tok(p)["input_ids"]
-        full = tok(p + c + tok.eos_token)["input_ids"]
-        start = next(
-            (k for k, (a, b) in enumerate(zip(p_ids, full, strict=False)) if a != b), len(p_ids)
-        )
-        p_out.append(full[:start])
-        c_out.append(full[start:])
-    return p_out, c_out
-
-
-def text_logps(
-    model_dir: str, prompts: list[str], *completion_sets: list[str], batch_size: int = 64
-) -> list[list[float]]:
-    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions),
-    for each set of completions of ``prompts``; the model is loaded once for all of them."""
-    from . import models
-    from .reward_models import sequence_logps
-
-    tok = models.load_tokenizer(model_dir)
-    model = models.load_policy(model_dir, "fp32", models.default_device()).eval()
-    return [
-        sequence_logps(model, *tokenize_completions(tok, prompts, c), tok.pad_token_id, batch_size)
-        for c in completion_sets
-    ]

@@ -10,7 +10,7 @@ import torch
 
 from allroads import bon, models
 from allroads import reward_models as rms
-from allroads.diagnostics import tokenize_completions
+from allroads.reward_models import tokenize_completions
 from allroads.tasks.facts import FactsTask
 
 ARCH = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}

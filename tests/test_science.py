@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from allroads import base_models, diagnostics, tasks, toytask, training
+from allroads import base_models, diagnostics, reward_models, tasks, toytask, training
 from allroads.io import read_jsonl
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler
@@ -85,7 +85,9 @@ def test_offline_dpo_implicit_reward_ranks_held_out_pairs(run):
     sides = ("chosen", "rejected")
     lp = {}
     for m in ("sft", "dpo"):
-        logps = diagnostics.text_logps(str(out / m), prompts, *([r[k] for r in val] for k in sides))
+        logps = reward_models.text_logps(
+            str(out / m), prompts, *([r[k] for r in val] for k in sides)
+        )
         lp.update({(m, side): v for side, v in zip(sides, logps, strict=True)})
     margin = [
         (a - b) - (c - d)
