@@ -309,7 +309,7 @@ def test_the_labeller_ranker_picks_the_top_and_bottom_of_its_seeded_draw(setup, 
     """online.ranker: labeller ranks each prompt's samples by r*/τ + Gumbel noise keyed by
     (seed, prompt, text): the pair is that draw's top and bottom, copies of a text score alike,
     and another seed draws another ranking."""
-    from allroads.labels import labeller_scores
+    from allroads.bradley_terry import labeller_scores
     from allroads.toytask import true_reward
 
     by_prompt = {}

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from allroads import labels, tasks, toytask
+from allroads import bradley_terry, tasks, toytask
 from allroads.io import read_jsonl
 
 POST = "about trent\nso trent hates maps . rupert owns phones . um trent sold boats . erin cooked hats ."
@@ -163,12 +163,12 @@ def test_control_variant_is_two_words_with_a_two_word_prompt():
         assert row["prompt"].endswith("Two-Word TL;DR: " + topic)  # the lookup's anchor
         assert row["post"].split("\n")[0].endswith("(two words)")
         assert len(row["reference"].split()) == 2
-    assert labels.label_agreement(toytask.true_reward, splits["pft_train"]) > 0.6
+    assert bradley_terry.label_agreement(toytask.true_reward, splits["pft_train"]) > 0.6
 
 
 def test_label_noise_like_human_agreement():
     rows = toytask.build_splits(CFG, seed=1)["pft_train"]
-    agreement = labels.label_agreement(toytask.true_reward, rows)
+    agreement = bradley_terry.label_agreement(toytask.true_reward, rows)
     assert 0.65 <= agreement <= 0.80, agreement  # TL;DR human agreement is ~70-75%
 
 
@@ -180,22 +180,24 @@ def test_labeller_ranker_prefers_as_the_preference_labeler_does():
     wins = 0
     for i in range(n):
         keys = [f"0:p{i}:0", f"0:p{i}:1"]
-        sg, sb = labels.labeller_scores(toytask.true_reward, [POST, POST], [good, bad], keys, tau)
+        sg, sb = bradley_terry.labeller_scores(
+            toytask.true_reward, [POST, POST], [good, bad], keys, tau
+        )
         wins += sg > sb
-        assert labels.labeller_scores(
+        assert bradley_terry.labeller_scores(
             toytask.true_reward, [POST, POST], [good, bad], keys, tau
         ) == [sg, sb]
     p = 1 / (1 + 2.718281828459045 ** (-(2.75 - 1.25) / tau))  # 0.760
     assert abs(wins / n - p) < 4 * (p * (1 - p) / n) ** 0.5, (wins / n, p)
-    other = labels.labeller_scores(toytask.true_reward, [POST], [good], ["1:p0:0"], tau)
-    assert other != labels.labeller_scores(
+    other = bradley_terry.labeller_scores(toytask.true_reward, [POST], [good], ["1:p0:0"], tau)
+    assert other != bradley_terry.labeller_scores(
         toytask.true_reward, [POST], [good], ["0:p0:0"], tau
     )  # seed matters
 
 
 def test_noise_free_labeler_agrees():
     rows = toytask.build_splits(dict(CFG, label_temperature=1e-3), seed=1)["pft_train"]
-    assert labels.label_agreement(toytask.true_reward, rows) == 1.0
+    assert bradley_terry.label_agreement(toytask.true_reward, rows) == 1.0
 
 
 def test_same_seed_same_data_other_seed_differs():

@@ -37,7 +37,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, ClassVar
 
-from .. import labels
+from .. import bradley_terry
 
 SPLITS = ("sft_train", "sft_val", "sft_test", "pft_train", "pft_val")  # every task writes these
 
@@ -100,10 +100,12 @@ class Task(ABC):
     def labeller_scores(
         self, posts: list[str], completions: list[str], keys: list[str]
     ) -> list[float]:
-        """The labeller as a ranker of samples (:func:`allroads.labels.labeller_scores`)."""
+        """The labeller as a ranker of samples (:func:`allroads.bradley_terry.labeller_scores`)."""
         if self.label_temperature is None:
             raise TaskError(f"task {self.kind!r} has no labeller (no hidden reward r*)")
-        return labels.labeller_scores(self.reward, posts, completions, keys, self.label_temperature)
+        return bradley_terry.labeller_scores(
+            self.reward, posts, completions, keys, self.label_temperature
+        )
 
     # ------------------------------------------------------------------ optional diagnostics
 

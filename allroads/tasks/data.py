@@ -10,8 +10,8 @@ from __future__ import annotations
 import random
 from pathlib import Path
 
+from ..bradley_terry import label_agreement
 from ..io import write_json, write_jsonl
-from ..labels import label_agreement
 from .registry import get_task
 
 

@@ -28,7 +28,7 @@ Pythia on Reddit would show.
 
 Record schema (identical to the hub TL;DR loaders): SFT rows ``{id, prompt, post, reference}``,
 preference rows ``{id, prompt, post, chosen, rejected}``. Completions start with a space. r* is
-only visible to the labeller (:mod:`allroads.labels`) and to the oracle judge; the task
+only visible to the labeller (:mod:`allroads.bradley_terry`) and to the oracle judge; the task
 interface (:class:`allroads.tasks.facts.FactsTask`) hands it to them.
 
 Modules: :mod:`~allroads.toytask.posts` (words, posts, prompts, the judge-visible post),

@@ -7,7 +7,7 @@ from __future__ import annotations
 import random
 from collections.abc import Callable
 
-from ..labels import label_pair
+from ..bradley_terry import label_pair
 from .posts import (
     FILLERS,
     OBJECTS,

@@ -1,10 +1,9 @@
-"""The Bradley–Terry labeller on a task's hidden reward r*: who writes a toy task's preference
-labels, ranks samples as a noisy verifier (``online.ranker: labeller``) and judges pairs
-(:class:`allroads.judging.labeller.LabellerJudge`).
+"""The toy tasks' noisy labeller: Bradley–Terry preferences on a hidden reward r*.
 
-Any task with a hidden reward (:attr:`allroads.tasks.Task.has_reward`) labels through these
-functions, with its own r* and temperature (``task.<options>.label_temperature``): summary ``a``
-is preferred to ``b`` with probability sigmoid((r*(a) − r*(b)) / temperature).
+One concept shared by every task with a hidden reward (the facts task, the shortest-path task):
+a labeller that prefers completion ``a`` over ``b`` with probability
+sigmoid((r*(a) − r*(b)) / temperature), its many-sample form (a Plackett–Luce ranking) and the
+labels' agreement with r*. Each function takes the task's ``reward(post, completion) -> float``.
 """
 
 from __future__ import annotations
@@ -13,27 +12,31 @@ import math
 import random
 from collections.abc import Callable
 
-Reward = Callable[[str, str], float]  # r*(judge-visible post, completion)
+Reward = Callable[[str, str], float]
 
 
-def preference(r_a: float, r_b: float, temperature: float) -> float:
-    """P(a preferred to b) = sigmoid((r_a − r_b) / temperature), the exponent clipped at ±60."""
-    z = max(-60.0, min(60.0, (r_a - r_b) / temperature))
+def p_first(ra: float, rb: float, temperature: float) -> float:
+    """P(the labeller prefers the completion of reward ``ra`` over that of ``rb``)."""
+    z = max(-60.0, min(60.0, (ra - rb) / temperature))
     return 1.0 / (1.0 + math.exp(-z))
 
 
 def label_pair(
-    reward: Reward, post: str, a: str, b: str, rng: random.Random, temperature: float
+    reward: Reward, judge_text: str, a: str, b: str, rng: random.Random, temperature: float
 ) -> tuple[str, str, bool]:
-    """One Bradley–Terry label of ``a`` against ``b``: ``(chosen, rejected, agrees_with_r*)``."""
-    ra, rb = reward(post, a), reward(post, b)
-    if rng.random() < preference(ra, rb, temperature):
+    """One labelled pair: ``(chosen, rejected, agrees_with_r*)`` (one draw from ``rng``)."""
+    ra, rb = reward(judge_text, a), reward(judge_text, b)
+    if rng.random() < p_first(ra, rb, temperature):
         return a, b, ra >= rb
     return b, a, rb >= ra
 
 
 def labeller_scores(
-    reward: Reward, posts: list[str], completions: list[str], keys: list[str], temperature: float
+    reward: Reward,
+    judge_texts: list[str],
+    completions: list[str],
+    keys: list[str],
+    temperature: float,
 ) -> list[float]:
     """The labeller as a ranker of many samples: r*/temperature + Gumbel(0, 1) noise per sample,
     drawn from ``random.Random(key)`` (deterministic per key; label_online keys it by seed, prompt
@@ -44,10 +47,10 @@ def labeller_scores(
     :func:`label_pair`. So the top/bottom of a prompt's samples are what a verifier as noisy as
     the preference labels would pick (``online.ranker: labeller``)."""
     out = []
-    for post, completion, key in zip(posts, completions, keys, strict=True):
+    for text, completion, key in zip(judge_texts, completions, keys, strict=True):
         u = random.Random(key).random()
         gumbel = -math.log(-math.log(max(u, 1e-300)))
-        out.append(reward(post, completion) / temperature + gumbel)
+        out.append(reward(text, completion) / temperature + gumbel)
     return out
 
 
