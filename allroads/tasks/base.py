@@ -25,9 +25,13 @@ those. Optional diagnostics, each None where the task has none: :meth:`Task.chec
 (minimal pairs, one of r*'s checks each) and :attr:`Task.slips` with :meth:`Task.slip_kind`
 (what two samples of one policy differ in).
 
-A new task is a subclass in its own module of this package, registered in
-:data:`allroads.tasks.TASKS`; its content (grammar, writers, r*) may live in a standalone
-module that does not import this package.
+A new task is a subclass in its own module of this package (e.g. ``paths.py``), one entry of
+:data:`allroads.tasks.registry.TASKS` and its ``task.kind`` (and options key) in
+schemas/config.schema.yaml (tests/test_tasks.py checks the two agree). Its content (grammar,
+writers, r*) may live in a standalone module (``allroads/toytask/``, ``allroads/pathtask.py``)
+that does not import this package; a task whose r* needs more than the post's text (a graph
+fixed by its options and ``task.seed``) builds that in ``__init__`` and reads it in
+:meth:`Task.reward`. Everything that needs r* is handed the task object, never the function.
 """
 
 from __future__ import annotations
