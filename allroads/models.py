@@ -23,14 +23,15 @@ from transformers import (
 from . import toytask
 
 
-def build_toy_tokenizer() -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over the toy vocabulary, saved like any Hugging Face tokenizer.
+def build_toy_tokenizer(words: list[str] | None = None) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over the toy vocabulary (or over ``words``, which must start with
+    the toy task's PAD, EOS and ``<unk>``), saved like any Hugging Face tokenizer.
 
     Written by hand because the toy task is word-level by design: BPE would only blur it.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    vocab = {w: i for i, w in enumerate(toytask.vocabulary())}
+    vocab = {w: i for i, w in enumerate(toytask.vocabulary() if words is None else words)}
     tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
