@@ -62,3 +62,27 @@ def penalize_truncated(
     finished = [s for s, t in zip(scores, truncated, strict=True) if not t]
     center = sum(finished) / len(finished) if finished else 0.0
     return [float(penalty) if t else s - center for s, t in zip(scores, truncated, strict=True)]
+
+
+def online_pairs(
+    samples: list[dict],
+    raw_scores: list[float],
+    prompts: dict[str, dict],
+    prompt_ids: dict[str, list[int]],
+    truncated_score: float | None,
+) -> tuple[list[dict], dict]:
+    """Rule label_online after ranking: each sample's ranker score (a sample without EOS gets
+    ``truncated_score``, :func:`penalize_truncated`), top/bottom per prompt (:func:`select_pairs`),
+    and each pair's prompt text, ``post`` and ``prompt_ids`` (the tokens the generator was
+    conditioned on), which online DPO trains on with the drawn ``chosen_ids``/``rejected_ids``."""
+    truncated = [bool(s["truncated"]) for s in samples]
+    scores = penalize_truncated(raw_scores, truncated, truncated_score)
+    pairs, stats = select_pairs(samples, scores)
+    for pair in pairs:
+        pid = pair["id"]
+        pair.update(
+            prompt=prompts[pid]["prompt"], post=prompts[pid]["post"], prompt_ids=prompt_ids[pid]
+        )
+    stats["truncated_samples"] = sum(truncated)
+    stats["truncated_score"] = truncated_score
+    return pairs, stats

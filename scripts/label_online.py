@@ -5,7 +5,7 @@ Samples and prompts may come from several files (a prompt-augmentation variant: 
 prompts' default sample set plus the extra SFT train prompts' samples).
 
 The RM scores exactly the sampled tokens (``completion_ids``); a sample that reached H tokens
-without EOS gets the fixed ``online.truncated_score`` instead (pairs.penalize_truncated). Each
+without EOS gets the fixed ``online.truncated_score`` instead (pairs.online_pairs). Each
 pair carries the token ids online DPO trains on: ``prompt_ids`` (sampling.encode_prompt, the
 tokens the generator was conditioned on), ``chosen_ids`` and ``rejected_ids`` as drawn.
 """
@@ -13,7 +13,7 @@ tokens the generator was conditioned on), ``chosen_ids`` and ``rejected_ids`` as
 from allroads.io import DataError, read_jsonl, write_json, write_jsonl
 from allroads.jobs import job
 from allroads.models import load_tokenizer
-from allroads.pairs import penalize_truncated, select_pairs
+from allroads.pairs import online_pairs
 from allroads.sampling import encode_prompt
 from allroads.tasks import get_task
 
@@ -59,16 +59,7 @@ with job(snakemake) as log:
             [prompt_ids[s["prompt_id"]] for s in samples],
             [s["completion_ids"] for s in samples],
         )
-    truncated = [bool(s["truncated"]) for s in samples]
-    scores = penalize_truncated(raw, truncated, snakemake.params.truncated_score)
-    pairs, stats = select_pairs(samples, scores)
-    for pair in pairs:
-        pid = pair["id"]
-        pair.update(
-            prompt=prompts[pid]["prompt"], post=prompts[pid]["post"], prompt_ids=prompt_ids[pid]
-        )
-    stats["truncated_samples"] = sum(truncated)
-    stats["truncated_score"] = snakemake.params.truncated_score
+    pairs, stats = online_pairs(samples, raw, prompts, prompt_ids, snakemake.params.truncated_score)
     write_jsonl(snakemake.output.pairs, pairs)
     write_json(snakemake.output.stats, stats)
     log.info("pairs: %s", stats)

@@ -40,3 +40,20 @@ def test_pairs_equal_prompts_so_online_steps_equal_offline_steps():
     scores = [0.0 if i % 2 else float(k) for i in range(40) for k in range(25)]
     pairs, stats = select_pairs(samples, scores)
     assert len(pairs) == 40 and stats["tied"] == 20
+
+
+def test_online_pairs_penalize_truncated_and_carry_the_prompt_tokens():
+    from allroads.pairs import online_pairs
+
+    samples = [
+        dict(s("a", 0, " x"), completion_ids=[5, 1], truncated=False),
+        dict(s("a", 1, " y"), completion_ids=[6, 7], truncated=True),  # best raw score, no EOS
+        dict(s("a", 2, " z"), completion_ids=[8, 1], truncated=False),
+    ]
+    prompts = {"a": {"id": "a", "prompt": "p q", "post": "post a"}}
+    pairs, stats = online_pairs(samples, [2.0, 9.0, 3.0], prompts, {"a": [3, 4]}, -1.0)
+    (pair,) = pairs
+    # finished scores centered on their mean 2.5 (x -0.5, z 0.5), the truncated y at -1
+    assert (pair["chosen_ids"], pair["rejected_ids"]) == ([8, 1], [6, 7])
+    assert (pair["prompt"], pair["post"], pair["prompt_ids"]) == ("p q", "post a", [3, 4])
+    assert stats["truncated_samples"] == 1 and stats["truncated_score"] == -1.0
