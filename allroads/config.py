@@ -11,6 +11,8 @@ from typing import Any
 
 import yaml
 
+from .variants import parse as parse_name
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -169,7 +171,7 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         problems.append(("task.toy", "required when task.kind is 'toy'"))
     if cfg["task"]["kind"] == "tldr" and "tldr" not in cfg["task"]:
         problems.append(("task.tldr", "required when task.kind is 'tldr'"))
-    if cfg["online"].get("ranker") in ("oracle", "labeller") and cfg["task"]["kind"] != "toy":
+    if cfg["online"]["ranker"] in ("oracle", "labeller") and cfg["task"]["kind"] != "toy":
         problems.append(
             (
                 "online.ranker",
@@ -180,15 +182,16 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
         problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:
         problems.append(("judge.openai", "required when judge.use lists 'openai'"))
-    if cfg["task"].get("two_word_recipe") == "judge" and not cfg["task"].get("two_word"):
+    if cfg["task"]["two_word_recipe"] == "judge" and not cfg["task"].get("two_word"):
         problems.append(("task.two_word_recipe", "judge writes two-word data: needs task.two_word"))
     if any("arch" in m for m in cfg["models"].values()) and "base" not in cfg:
         problems.append(("base", "required when a model is built from `arch`"))
-    for p in cfg["eval"]["policies"]:
-        if p.startswith("online-") and p.removeprefix("online-") not in cfg["online"]["generators"]:
-            gen = p.removeprefix("online-")
-            problems.append(("eval.policies", f"{p!r} needs {gen!r} in online.generators"))
-    for size in cfg.get("rm_study", {}).get("sizes", []):
+    for p in map(parse_name, cfg["eval"]["policies"]):
+        if p.online and p.generator not in cfg["online"]["generators"]:
+            problems.append(
+                ("eval.policies", f"{str(p)!r} needs {p.generator!r} in online.generators")
+            )
+    for size in cfg["rm_study"].get("sizes", []):
         if size not in cfg["models"]:
             problems.append(
                 ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
@@ -206,14 +209,15 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     from .figures import FIGURES
 
     problems = []
-    variants = cfg.get("variants", {})
+    variants = cfg["variants"]
     used = set()  # the variants a configured figure plots
-    for fig in cfg.get("figures", ["fig3"]):
+    for fig in cfg["figures"]:
         if fig not in FIGURES:
             problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
             continue
-        used |= set(FIGURES[fig]["needs"])
-        for v in FIGURES[fig]["needs"]:
+        needs = FIGURES[fig].get("needs", [])
+        used |= set(needs)
+        for v in needs:
             if v not in variants:
                 problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))
     for name, v in variants.items():
@@ -240,4 +244,4 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
 
 def local_rm_beta(cfg: dict) -> float:
     """β for the reference-free local RM: 1/H unless set (Table 4)."""
-    return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])
+    return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])  # 1/H: derived
