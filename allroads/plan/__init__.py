@@ -28,14 +28,15 @@ from .. import figures as F
 from .. import variants as V
 from ..config import merge_overlay
 from ._chain import TABLE_EXTS, Chain
+from ._inventory import Inventory
 from ._jobs import Jobs
 from ._study import RM_DIRS, Study
 
 SPLITS = ["pretrain", "sft_train", "sft_val", "sft_test", "pft_train", "pft_val", "eval_prompts"]
-__all__ = ["RM_DIRS", "SPLITS", "TABLE_EXTS", "Plan", "of"]
+__all__ = ["RM_DIRS", "SPLITS", "TABLE_EXTS", "Plan", "of", "validated"]
 
 
-class Plan(Chain, Study, Jobs):
+class Plan(Chain, Study, Jobs, Inventory):
     """The experiment of one validated config (``in_module``: the control run's own)."""
 
     def __init__(self, config: dict, in_module: bool = False):
@@ -127,6 +128,15 @@ class Plan(Chain, Study, Jobs):
         )
         cfg.setdefault("rm_study", {})["figures"] = []
         return cfg
+
+
+def validated(config: dict, source: str = "config") -> Plan:
+    """The plan of a config not yet validated (a copy is validated; defaults filled in)."""
+    from ..config import validate
+
+    cfg = copy.deepcopy(config)
+    validate(cfg, source=source)
+    return Plan(cfg)
 
 
 _PLANS: dict[str, Plan] = {}
