@@ -4,6 +4,7 @@ schemas/config.schema.yaml, with errors that name the key and where it came from
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -20,12 +21,20 @@ class ConfigError(ValueError):
     pass
 
 
+# libyaml's loader where PyYAML has it (the workflow validates at every parse: main run and
+# the control module)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
 def _load_schema(path: Path) -> dict:
-    schema = yaml.safe_load(path.read_text())
+    """The schema (read once per process; callers must not change it)."""
+    schema = yaml.load(path.read_text(), Loader=_Loader)
     # the OpenAI judge's own fragment, kept next to its code's owner
     fragment = path.parent / "judge_openai.schema.yaml"
     if fragment.exists():
-        schema["properties"]["judge"]["properties"]["openai"] = yaml.safe_load(fragment.read_text())
+        openai = yaml.load(fragment.read_text(), Loader=_Loader)
+        schema["properties"]["judge"]["properties"]["openai"] = openai
     return schema
 
 

@@ -21,6 +21,7 @@ a Snakemake module whose config is :meth:`Plan.control_config`.
 from __future__ import annotations
 
 import copy
+import inspect
 import json
 from pathlib import Path
 
@@ -29,7 +30,7 @@ from .. import variants as V
 from ..config import merge_overlay
 from ._chain import TABLE_EXTS, Chain
 from ._inventory import Inventory
-from ._jobs import Jobs
+from ._jobs import Jobs, fixed_signature
 from ._study import RM_DIRS, Study
 
 SPLITS = ["pretrain", "sft_train", "sft_val", "sft_test", "pft_train", "pft_val", "eval_prompts"]
@@ -128,6 +129,13 @@ class Plan(Chain, Study, Jobs, Inventory):
         )
         cfg.setdefault("rm_study", {})["figures"] = []
         return cfg
+
+
+# the methods that are Snakemake input / params functions (their first argument: wildcards)
+for _f in vars(Chain) | vars(Study) | vars(Jobs):
+    _m = getattr(Plan, _f)
+    if callable(_m) and list(inspect.signature(_m).parameters)[1:2] in (["wc"], ["wildcards"]):
+        fixed_signature(_m)
 
 
 def validated(config: dict, source: str = "config") -> Plan:

@@ -7,6 +7,7 @@ from functools import cache, cached_property
 
 from .. import figures as F
 from .. import variants as V
+from ._jobs import fixed_signature
 
 TABLE_EXTS = (".csv", ".md", ".per_seed.csv", ".diffs.csv")  # a winrate / rouge figure's tables
 
@@ -75,6 +76,7 @@ class Chain:
         """Input function: the preference pairs a global RM / offline DPO model (wildcard
         ``wildcard``) trains on: the PFT train pairs, or variant V's pairs (rules/variants.smk)."""
 
+        @fixed_signature
         def get(wc):
             variant = V.parse(getattr(wc, wildcard)).variant
             if variant is None:
@@ -141,6 +143,7 @@ class Chain:
     def online_files(self, kind: str):
         """Input function: the online samples or pairs of every generator (size, seed)."""
 
+        @fixed_signature
         def get(wc):
             d = self._run_dir("online", wc)
             return [f"{d}/{g}.{kind}.jsonl" for g in self.config["online"]["generators"]]

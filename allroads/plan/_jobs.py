@@ -7,7 +7,17 @@ or with N > 1 GPUs ``accelerate launch --config_file <DeepSpeed ZeRO-3> --num_pr
 
 from __future__ import annotations
 
+import inspect
+
 from .. import launch
+
+
+def fixed_signature(func):
+    """Snakemake inspects an input / params / resources function's signature at every call
+    (snakemake.common.get_function_params: ~20K calls in the paper DAG's dry run) unless the
+    function carries it in ``_overwrite_params``: set once here."""
+    func._overwrite_params = inspect.signature(func).parameters
+    return func
 
 
 class Jobs:
@@ -18,6 +28,7 @@ class Jobs:
         profiles), as a function of the wildcards."""
         table = self.config["resources"].get(rule_name, {})
 
+        @fixed_signature
         def get(wildcards):
             size = getattr(wildcards, "size", None)
             for k in (size, "default"):
@@ -65,11 +76,13 @@ class Jobs:
             nprocs = launch.num_processes(gpus(wildcards))
             return dict(stage=stage, precision=precision, nprocs=nprocs, **f)
 
+        @fixed_signature
         def settings(wildcards):
             f = resolved(wildcards)
             f.pop("ref", None)  # a path, like init and train
             return launch.spec_json(**f)
 
+        @fixed_signature
         def spec(wildcards, input, output):
             return launch.spec_json(
                 init=input.init, train=input.train, out=output[0], **resolved(wildcards)
