@@ -1,4 +1,7 @@
-# Config validation, wildcard constraints and input functions shared by every stage.
+# The thin layer between the config and the rules: --config handling and validation (the
+# schema's defaults filled in), then the plan (allroads.plan: what the run builds, every input
+# function, target, resource and training spec the rules use), the wildcard constraints, the
+# shell prefix of the training jobs, and Figure 5's control module config.
 
 import sys
 from pathlib import Path

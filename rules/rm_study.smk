@@ -89,7 +89,7 @@ rule sample_bon:
 
 
 rule score_bon:
-    """Every RM that ranks this sample set (common.smk `bon_rms`) scores every sample."""
+    """Every RM that ranks this sample set (allroads.plan `Plan.bon_rms`) scores every sample."""
     input:
         samples=f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
         prompts=data("eval_prompts"),

@@ -25,7 +25,7 @@ SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 PAPER = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
 
 SIZES = ["pythia-1.4b", "pythia-2.8b", "pythia-6.9b"]
-# rule -> key of config/paper.yaml `resources:` (rules/common.smk `res()`)
+# rule -> key of config/paper.yaml `resources:` (allroads.plan `Plan.res()`)
 GPU_RULES = {
     "sft": "sft",
     "global_rm": "global_rm",
