@@ -80,6 +80,7 @@ def test_a_new_figure_is_one_registry_entry(tmp_path, monkeypatch):
     [
         "toy-two-word",  # the control run alone
         "small",  # one size, two seeds, Figure 3 and the RM study on that size
+        "fig9 by figures",  # an RM-study figure named in `figures`: one registry, either list
     ],
 )
 def test_the_plan_counts_the_jobs_snakemake_runs(tmp_path, config):
@@ -89,6 +90,10 @@ def test_the_plan_counts_the_jobs_snakemake_runs(tmp_path, config):
         cfg = copy.deepcopy(DEFAULT)
         cfg.update(sizes=["toy-m"], seeds=[0, 1], figures=["fig3"], control=None)
         cfg["rm_study"] = {"sizes": ["toy-m"], "bon": {"n": [1, 2, 4]}}
+    elif config == "fig9 by figures":
+        cfg = copy.deepcopy(DEFAULT)
+        cfg.update(sizes=["toy-m"], seeds=[0, 1], figures=["fig3", "fig9"], control=None)
+        cfg["rm_study"]["figures"] = []
     else:
         cfg = copy.deepcopy(DEFAULT)
         overlay = yaml.safe_load((ROOT / "config" / f"{config}.yaml").read_text())

@@ -122,7 +122,7 @@ class Inventory:
                 for p in self.config["eval"]["policies"]:
                     out["sample_eval"].add(f"{R}/eval/{size}/seed{seed}/{p}.samples.jsonl")
                     model(p, size, seed)
-                if self.config["rm_study"]["figures"]:
+                if self.rm_val_targets():
                     out["rm_val"].add(f"{R}/rm_val/{size}/seed{seed}.json")
                     for kind in self.rm_kinds:
                         for m in RM_DIRS[kind]:

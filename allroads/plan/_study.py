@@ -80,7 +80,9 @@ class Study:
         return F.FIGURES[fig]["table_title"].format(n=max(self.bon_n))
 
     def rm_val_targets(self) -> list[str]:
-        if not self.config["rm_study"]["figures"]:
+        """Every RM's held-out fit per (size, seed), when the run builds a figure of the RM
+        study (Figure 9 reads them, the diagnostics table adds them)."""
+        if not self.figures_of("bon", "rm_fit"):
             return []
         return [f"{self.R}/rm_val/{s}/seed{k}.json" for s in self.sizes for k in self.seeds]
 
