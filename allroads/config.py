@@ -231,14 +231,14 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
                 problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))
     for name, v in variants.items():
         key = f"variants.{name}"
-        pairs = v.get("pairs", "pft")
+        pairs = v["pairs"]
         if pairs == "judged" and "judge" not in v:
             problems.append((key, "pairs: judged needs `judge` (labeller or openai)"))
         if v.get("judge") == "labeller" and cfg["task"]["kind"] != "toy":
             problems.append((f"{key}.judge", "the labeller needs the toy task's hidden reward"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
-        if v.get("extra_prompts", 0) and pairs != "pft":
+        if v["extra_prompts"] and pairs != "pft":
             problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
         if pairs != "pft" and name in used and "sft" not in cfg["online"]["generators"]:
             problems.append(

@@ -88,7 +88,8 @@ def pattern(bases: Iterable[str], variants: Iterable[str] = ()) -> str:
 
 
 def spec(variants: Mapping, variant: str | None) -> dict:
-    """The variant's settings with defaults; the default chain for ``None``."""
+    """The variant's settings; the default chain's for ``None`` (what a variant's settings
+    default to in the schema, filled in by validation)."""
     out = {"pairs": "pft", "extra_prompts": 0, "metric": "judge"}
     if variant is not None:
         if variant not in variants:
