@@ -75,6 +75,9 @@ def describe(plan: Plan) -> str:
     width = max(map(len, counts))
     lines += [f"  {rule:<{width}}  {n}" for rule, n in sorted(counts.items())]
     lines.append(judge_bill(plan))
+    if plan.control:  # Figure 5's run has its own bill (rule control_judge_budget)
+        control = Plan(plan.control_config(str(ROOT), "config"), in_module=True)
+        lines.append(f"the control run ({plan.control_r}): {judge_bill(control)}")
     return "\n".join(lines)
 
 
