@@ -33,7 +33,5 @@ report: "report/workflow.rst"
 rule all:
     default_target: True
     input:
-        all_figure_targets(),
-        diagnostics_targets(),
-        rm_study_targets(),
+        PLAN.targets(),
         control_targets(),

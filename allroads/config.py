@@ -4,6 +4,7 @@ schemas/config.schema.yaml, with errors that name the key and where it came from
 from __future__ import annotations
 
 import copy
+import functools
 import os
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
@@ -12,6 +13,7 @@ from typing import Any
 import yaml
 
 from .tasks import task_class
+from .variants import parse as parse_name
 
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
@@ -20,12 +22,20 @@ class ConfigError(ValueError):
     pass
 
 
+# libyaml's loader where PyYAML has it (the workflow validates at every parse: main run and
+# the control module)
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+@functools.cache
 def _load_schema(path: Path) -> dict:
-    schema = yaml.safe_load(path.read_text())
+    """The schema (read once per process; callers must not change it)."""
+    schema = yaml.load(path.read_text(), Loader=_Loader)
     # the OpenAI judge's own fragment, kept next to its code's owner
     fragment = path.parent / "judge_openai.schema.yaml"
     if fragment.exists():
-        schema["properties"]["judge"]["properties"]["openai"] = yaml.safe_load(fragment.read_text())
+        openai = yaml.load(fragment.read_text(), Loader=_Loader)
+        schema["properties"]["judge"]["properties"]["openai"] = openai
     return schema
 
 
@@ -173,21 +183,22 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
             (f"task.{task.options_key}", f"required when task.kind is '{cfg['task']['kind']}'")
         )
     no_reward = f"needs a task with a hidden reward r* (task.kind '{cfg['task']['kind']}' has none)"
-    if cfg["online"].get("ranker") in ("oracle", "labeller") and not task.has_reward:
+    if cfg["online"]["ranker"] in ("oracle", "labeller") and not task.has_reward:
         problems.append(("online.ranker", f"the {cfg['online']['ranker']} ranker {no_reward}"))
     if "oracle" in cfg["judge"]["use"] and not task.has_reward:
         problems.append(("judge.use", f"the oracle judge {no_reward}"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:
         problems.append(("judge.openai", "required when judge.use lists 'openai'"))
-    if cfg["task"].get("two_word_recipe") == "judge" and not cfg["task"].get("two_word"):
+    if cfg["task"]["two_word_recipe"] == "judge" and not cfg["task"].get("two_word"):
         problems.append(("task.two_word_recipe", "judge writes two-word data: needs task.two_word"))
     if any("arch" in m for m in cfg["models"].values()) and "base" not in cfg:
         problems.append(("base", "required when a model is built from `arch`"))
-    for p in cfg["eval"]["policies"]:
-        if p.startswith("online-") and p.removeprefix("online-") not in cfg["online"]["generators"]:
-            gen = p.removeprefix("online-")
-            problems.append(("eval.policies", f"{p!r} needs {gen!r} in online.generators"))
-    for size in cfg.get("rm_study", {}).get("sizes", []):
+    for p in map(parse_name, cfg["eval"]["policies"]):
+        if p.online and p.generator not in cfg["online"]["generators"]:
+            problems.append(
+                ("eval.policies", f"{str(p)!r} needs {p.generator!r} in online.generators")
+            )
+    for size in cfg["rm_study"].get("sizes", []):
         if size not in cfg["models"]:
             problems.append(
                 ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
@@ -205,26 +216,27 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     from .figures import FIGURES
 
     problems = []
-    variants = cfg.get("variants", {})
+    variants = cfg["variants"]
     used = set()  # the variants a configured figure plots
-    for fig in cfg.get("figures", ["fig3"]):
+    for fig in cfg["figures"]:
         if fig not in FIGURES:
             problems.append(("figures", f"{fig!r} is not a figure ({', '.join(FIGURES)})"))
             continue
-        used |= set(FIGURES[fig]["needs"])
-        for v in FIGURES[fig]["needs"]:
+        needs = FIGURES[fig].get("needs", [])
+        used |= set(needs)
+        for v in needs:
             if v not in variants:
                 problems.append(("figures", f"{fig} needs variants.{v} (allroads/figures.py)"))
     for name, v in variants.items():
         key = f"variants.{name}"
-        pairs = v.get("pairs", "pft")
+        pairs = v["pairs"]
         if pairs == "judged" and "judge" not in v:
             problems.append((key, "pairs: judged needs `judge` (labeller or openai)"))
         if v.get("judge") == "labeller" and not task_class(cfg["task"]["kind"]).has_reward:
             problems.append((f"{key}.judge", "the labeller needs a task with a hidden reward r*"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
-        if v.get("extra_prompts", 0) and pairs != "pft":
+        if v["extra_prompts"] and pairs != "pft":
             problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
         if pairs != "pft" and name in used and "sft" not in cfg["online"]["generators"]:
             problems.append(
@@ -239,4 +251,4 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
 
 def local_rm_beta(cfg: dict) -> float:
     """β for the reference-free local RM: 1/H unless set (Table 4)."""
-    return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])
+    return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])  # 1/H: derived

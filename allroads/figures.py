@@ -1,11 +1,27 @@
-"""The figures: what each one plots, from which policies, with which metric, and its caption.
+"""The figures: one registry, one entry per figure (Figures 3-10).
 
-One entry per figure. ``policies`` are (variant) policy names (allroads.variants), or ``None``
-for config ``eval.policies``; ``metric`` is ``judge`` (a winrate against the reference, one
-table per judge in ``judge.use``) or ``rouge`` (ROUGE-L F1, Figure 6); ``comparisons`` are the
-[policy, baseline] differences the table bootstraps; ``needs`` the config variants it uses.
-Adding a figure is adding an entry here (and its variant in the config, if it needs one): the
-table, figure and report rules are generic over ``{fig}``.
+Every entry has a ``title`` and ``caption`` (the report's; allroads.report_text adds a "This
+run:" sentence per ``kind``) and a ``kind``, which says which rules build it and from what:
+
+* ``winrate`` -- a winrate against the reference of ``policies`` (variant policy names,
+  allroads.variants; ``None`` = config ``eval.policies``), one table and bar chart per judge in
+  ``judge.use`` (rules/report.smk: table, figure). ``comparisons`` are the [policy, baseline]
+  differences the table bootstraps (``None`` = config ``eval.comparisons``), ``labels`` the
+  bars' names, ``needs`` the config variants it uses, ``seeds`` the config key of the seeds it
+  runs (``seeds``: the figure's own chain; ``variant_seeds``: Figures 6-8).
+* ``rouge`` -- the same with ROUGE-L F1 on the PFT validation prompts (Figure 6).
+* ``bon`` -- Best-of-N winrates of RM-ranked samples (rules/rm_study.smk: table_bon,
+  figure_rm_study): the policy ``sizes`` and ``rm_sizes`` (config keys under ``rm_study``, or
+  ``sizes``), the ``generators`` (a config key under ``rm_study.bon``), the RM ``rm_kinds``
+  (``None`` = config ``rm_study.kinds``), the Ns (``n``: ``all`` or ``max``), ``same_size``
+  (each policy size ranked by RMs of its own size only), the markdown table's ``table_title``
+  and the figure's ``plot`` (a function of allroads.plots) and ``plot_title``.
+* ``rm_fit`` -- the held-out fit of every RM kind (table_fig9-style table, ``plot``).
+
+Which figures a run builds: config ``figures`` (default [fig3]) and ``rm_study.figures``
+(default [fig4, fig9, fig10]), both keys of this registry; allroads.plan turns an entry into
+its targets and inputs. Adding a figure is adding an entry here (and its variant in the
+config, if it needs one); a new ``kind`` of plot needs its rule and script.
 """
 
 from __future__ import annotations
@@ -14,8 +30,10 @@ FIGURES: dict[str, dict] = {
     "fig3": {
         "title": "Figure 3: online vs. offline DPO",
         "policies": None,
-        "metric": "judge",
-        "comparisons": [["online-sft", "dpo"], ["online-dpo", "dpo2x"], ["online-dpo", "dpo"]],
+        "kind": "winrate",
+        "comparisons": None,
+        "seeds": "seeds",
+        "chain_label": "Figure 3",
         "labels": {},
         "needs": [],
         "caption": (
@@ -29,8 +47,10 @@ FIGURES: dict[str, dict] = {
     "fig5": {
         "title": "Figure 5: two-word summaries (the control task)",
         "policies": ["sft", "dpo", "dpo2x", "online-dpo"],
-        "metric": "judge",
+        "kind": "winrate",
         "comparisons": [["online-dpo", "dpo"], ["online-dpo", "dpo2x"], ["dpo", "sft"]],
+        "seeds": "seeds",  # the control run's own chain
+        "chain_label": "Figure 5 (control task)",
         "labels": {},
         "needs": [],
         "caption": (
@@ -46,7 +66,7 @@ FIGURES: dict[str, dict] = {
     "fig6": {
         "title": "Figure 6: ROUGE-L F1 as the reward",
         "policies": ["rouge.sft", "rouge.dpo", "rouge.dpo2x", "rouge.online-dpo"],
-        "metric": "rouge",
+        "kind": "rouge",
         "comparisons": [
             ["rouge.online-dpo", "rouge.dpo"],
             ["rouge.online-dpo", "rouge.dpo2x"],
@@ -60,6 +80,7 @@ FIGURES: dict[str, dict] = {
             "rouge.online-dpo": "Online DPO (DPO)",
         },
         "needs": ["rouge"],
+        "seeds": "variant_seeds",
         "caption": (
             "ROUGE-L as the reward (Section 3.2, Appendix C.1): the SFT's 25 samples at T = 0.1 "
             "per PFT train prompt are ranked by ROUGE-L F1 against the prompt's preferred "
@@ -74,13 +95,14 @@ FIGURES: dict[str, dict] = {
     "fig7": {
         "title": "Figure 7: prompt augmentation",
         "policies": ["online-dpo", "augment.online-dpo"],
-        "metric": "judge",
+        "kind": "winrate",
         "comparisons": [["augment.online-dpo", "online-dpo"]],
         "labels": {
             "online-dpo": "Online DPO (DPO)",
             "augment.online-dpo": "Online DPO (DPO) + SFT prompts",
         },
         "needs": ["augment"],
+        "seeds": "variant_seeds",
         "caption": (
             "Prompt augmentation (Appendix A.3): Online DPO (DPO) whose on-policy prompts also "
             "include SFT training prompts (about 3x the pairs and steps, the samples labelled "
@@ -92,7 +114,7 @@ FIGURES: dict[str, dict] = {
     "fig8": {
         "title": "Figure 8: judge-labelled pairs of SFT samples",
         "policies": ["judged.dpo", "judged.online-sft", "judged.online-dpo"],
-        "metric": "judge",
+        "kind": "winrate",
         "comparisons": [
             ["judged.online-dpo", "judged.dpo"],
             ["judged.online-sft", "judged.dpo"],
@@ -103,6 +125,7 @@ FIGURES: dict[str, dict] = {
             "judged.online-dpo": "Online DPO (DPO)",
         },
         "needs": ["judged"],
+        "seeds": "variant_seeds",
         "caption": (
             "A narrower preference set (Appendix A.4): two SFT samples at T = 0.1 per PFT train "
             "prompt, the winner picked by the judge with the evaluation prompt (toy: the "
@@ -111,14 +134,13 @@ FIGURES: dict[str, dict] = {
             "(DPO) still clearly beats DPO (against H4), Online DPO (SFT) roughly matches DPO."
         ),
     },
-}
-
-
-# Figures 4, 9 and 10 come from the reward-model study's own rules (rules/rm_study.smk); their
-# report entries: a title and a caption each, keyed by the figure's file stem.
-RM_STUDY: dict[str, dict] = {
+    # Figures 9, 10 and 4: the reward-model study (rules/rm_study.smk), selected by config
+    # rm_study.figures. Figure 10's RMs are scored before Figure 4's (score_bon's order).
     "fig9": {
         "title": "Figure 9: held-out fit of each reward model",
+        "kind": "rm_fit",
+        "plot": "rm_fit_bars",
+        "table_label": "per RM",
         "caption": (
             "Bradley–Terry log-likelihood (and accuracy) of the held-out preference labels "
             "(pft_val) under the global RM, the local RM (reference-free DPO, β = 1/H) and the "
@@ -128,6 +150,17 @@ RM_STUDY: dict[str, dict] = {
     },
     "fig10": {
         "title": "Figure 10: Best-of-N against N",
+        "kind": "bon",
+        "sizes": "sizes",
+        "rm_sizes": "sizes",
+        "generators": "generators",
+        "rm_kinds": None,
+        "n": "all",
+        "same_size": True,
+        "table_title": "Figure 10: Best-of-N winrate against the reference (RM size = policy size)",
+        "table_label": "per RM and N",
+        "plot": "bon_curves",
+        "plot_title": "Best-of-N (T = {t}), {judge} judge",
         "caption": (
             "Each RM picks its best of the first N of 25 samples per evaluation prompt (from SFT "
             "or offline DPO); the pick is judged against the reference (bars: 95% paired-"
@@ -137,6 +170,17 @@ RM_STUDY: dict[str, dict] = {
     },
     "fig4": {
         "title": "Figure 4: global RM size against policy size",
+        "kind": "bon",
+        "sizes": "rm_study.sizes",
+        "rm_sizes": "rm_study.sizes",
+        "generators": "fig4_generator",
+        "rm_kinds": ["global"],
+        "n": "max",
+        "same_size": False,
+        "table_title": "Figure 4: Best-of-{n} winrate, global RM size x policy size",
+        "table_label": "per size",
+        "plot": "rm_size_bars",
+        "plot_title": "Best-of-{n} (T = {t}) by global RM size, {judge} judge",
         "caption": (
             "Best-of-25 winrate of each policy size's SFT samples ranked by the global RM of "
             "each size. The paper: the policy's size matters more than the RM's."
@@ -144,30 +188,28 @@ RM_STUDY: dict[str, dict] = {
     },
 }
 
-
-def rm_study_entry(name: str) -> dict:
-    """Title and caption of a reward-model-study figure file stem (``fig10.oracle`` -> fig10)."""
-    return RM_STUDY[name.split(".")[0]]
-
-
-def seeds(fig: str, config: dict) -> list[int]:
-    """Figure 3 (and Figure 5, the control run's own chain) runs every seed; Figures 6-8 the
-    config's ``variant_seeds`` (default: all)."""
-    own_chain = fig in ("fig3", "fig5")
-    return list(config["seeds"] if own_chain else config.get("variant_seeds", config["seeds"]))
+KINDS = ("winrate", "rouge", "bon", "rm_fit")
+# the kinds whose tables and figures rules/report.smk builds (per judge, or rouge)
+EVAL_KINDS = ("winrate", "rouge")
 
 
-def policies(fig: str, config: dict) -> list[str]:
-    p = FIGURES[fig]["policies"]
-    return list(config["eval"]["policies"] if p is None else p)
+def of_kind(*kinds: str) -> list[str]:
+    """The registry's figures of these kinds, in registry order."""
+    return [f for f, e in FIGURES.items() if e["kind"] in kinds]
 
 
-def comparisons(fig: str, config: dict) -> list[list[str]]:
-    if fig == "fig3" and "comparisons" in config["eval"]:
-        return config["eval"]["comparisons"]
-    return FIGURES[fig]["comparisons"]
+def of_stem(stem: str) -> str:
+    """The figure of a table / plot file stem: ``fig10.oracle`` -> ``fig10``."""
+    return stem.split(".")[0]
 
 
-def metrics(fig: str, config: dict) -> list[str]:
-    """The table / figure suffixes of a figure: every judge in use, or ``rouge``."""
-    return ["rouge"] if FIGURES[fig]["metric"] == "rouge" else list(config["judge"]["use"])
+def title(fig: str, metric: str | None = None) -> str:
+    """The report's title of a figure's table / plot: per judge but for ROUGE-L and Figure 9."""
+    t = FIGURES[fig]["title"]
+    return t if metric in (None, "rouge") else f"{t} ({metric} judge)"
+
+
+def metrics(fig: str, judges: list[str]) -> list[str]:
+    """The table / figure suffixes of a figure: every judge in use, ``rouge``, or none."""
+    kind = FIGURES[fig]["kind"]
+    return {"rouge": ["rouge"], "rm_fit": []}.get(kind, list(judges))

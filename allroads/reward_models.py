@@ -202,7 +202,7 @@ def from_dirs(
     kind: str, dirs: Sequence[str], beta: float | None = None, **global_kw
 ) -> RewardModel:
     """The RM of ``kind`` from its checkpoint folder(s), in the rules' order (RM_DIRS in
-    rules/common.smk): global ``[rm]``, local ``[policy]``, dpo ``[policy, sft]``. ``beta``
+    allroads.plan): global ``[rm]``, local ``[policy]``, dpo ``[policy, sft]``. ``beta``
     scales the log-prob RMs; ``global_kw`` (``precision``, ``batch_size``) go to the global RM,
     the only one loaded in the run's precision (the log-prob RMs score in fp32)."""
     if kind == "global":

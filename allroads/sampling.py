@@ -181,9 +181,10 @@ class VLLMSampler:
 
 
 def make_sampler(sampler_cfg: dict, model_dir: str, precision: str) -> Sampler:
+    """The sampler of config ``sampler`` (validated: its defaults filled in from the schema)."""
     backend = sampler_cfg["backend"]
     if backend == "hf":
-        return HFSampler(model_dir, precision, sampler_cfg.get("batch_size", 256))
+        return HFSampler(model_dir, precision, sampler_cfg["batch_size"])
     if backend == "vllm":
-        return VLLMSampler(model_dir, precision, sampler_cfg.get("gpu_memory_utilization", 0.9))
+        return VLLMSampler(model_dir, precision, sampler_cfg["gpu_memory_utilization"])
     raise ValueError(f"config key sampler.backend: unknown backend {backend!r} (hf, vllm)")

@@ -77,7 +77,7 @@ class WriterSettings:
 
 
 def judge_plan(plan: Mapping[str, Any], writer_cfg: Mapping[str, Any] | None) -> dict[str, Any]:
-    """The run's judge plan (rules/common.smk ``JUDGE_PLAN``) with this recipe's calls added, as
+    """The run's judge plan (allroads.plan ``Plan.judge_plan``) with this recipe's calls added, as
     per-split passes (allroads.judging.budget): generation = two summaries per PFT train and
     validation row and one per evaluation prompt; labelling = one pick per PFT train and
     validation row, on top of the plan's labelling jobs over ``pft_train``."""

@@ -23,26 +23,73 @@ sample set the ``rouge`` and ``judged`` pairs are drawn from and Online DPO (SFT
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import re
+from collections.abc import Iterable, Mapping
+from typing import NamedTuple
 
 SEP = "."
+ONLINE = "online-"  # an online policy: ``online-<generator>``
+GENERATORS = ("sft", "dpo", "dpo2x")  # the policies that sample for online DPO
+ONLINE_POLICIES = tuple(ONLINE + g for g in GENERATORS)
+POLICIES = (*GENERATORS, *ONLINE_POLICIES)  # a chain's evaluated policies
 OFFLINE = ("global_rm", "dpo", "dpo2x")  # the models trained on the variant's pairs
 PAIRS = ("pft", "rouge", "judged")
 METRICS = ("judge", "rouge")
 
 
+class Name(NamedTuple):
+    """A parsed model / sample set / policy name ``[V.]<base>``: ``rouge.online-dpo`` is
+    ``Name("rouge", "online-dpo")``. The one parser of these names (see :func:`parse`)."""
+
+    variant: str | None
+    base: str
+
+    def __str__(self) -> str:
+        return join(self.variant, self.base)
+
+    @property
+    def online(self) -> bool:
+        return self.base.startswith(ONLINE)
+
+    @property
+    def generator(self) -> str:
+        """The policy whose samples an online policy trains on: ``V.online-dpo`` -> ``V.dpo``."""
+        if not self.online:
+            raise ValueError(f"{self}: not an online policy ({ONLINE}<generator>)")
+        return join(self.variant, self.base.removeprefix(ONLINE))
+
+    def sibling(self, base: str) -> str:
+        """The same variant's ``base``: ``judged.dpo`` -> ``judged.global_rm``."""
+        return join(self.variant, base)
+
+
+def parse(name: str) -> Name:
+    """``"rouge.dpo"`` -> ``Name("rouge", "dpo")``; ``"dpo"`` -> ``Name(None, "dpo")``."""
+    variant, sep, base = name.rpartition(SEP)
+    return Name(variant if sep else None, base)
+
+
 def split(name: str) -> tuple[str | None, str]:
     """``"rouge.dpo"`` -> ``("rouge", "dpo")``; ``"dpo"`` -> ``(None, "dpo")``."""
-    variant, sep, base = name.rpartition(SEP)
-    return (variant if sep else None), base
+    return tuple(parse(name))
 
 
 def join(variant: str | None, base: str) -> str:
     return f"{variant}{SEP}{base}" if variant else base
 
 
+def pattern(bases: Iterable[str], variants: Iterable[str] = ()) -> str:
+    """Wildcard regex of these names: a base, optionally prefixed ``V.`` for V in ``variants``."""
+    b = "|".join(map(re.escape, bases))
+    variants = list(variants)
+    if not variants:
+        return f"(?:{b})"
+    return f"(?:(?:{'|'.join(map(re.escape, variants))})\\.)?(?:{b})"
+
+
 def spec(variants: Mapping, variant: str | None) -> dict:
-    """The variant's settings with defaults; the default chain for ``None``."""
+    """The variant's settings; the default chain's for ``None`` (what a variant's settings
+    default to in the schema, filled in by validation)."""
     out = {"pairs": "pft", "extra_prompts": 0, "metric": "judge"}
     if variant is not None:
         if variant not in variants:

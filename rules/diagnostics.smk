@@ -4,11 +4,11 @@ rule diagnose:
     input:
         rm=model_dir("global_rm"),
         sft=model_dir("sft"),
-        offline=offline_policy_dirs,
-        samples=online_files("samples"),
-        pairs=online_files("pairs"),
-        trained=trained_dirs,
-        eval_samples=eval_sample_files,
+        offline=PLAN.offline_policy_dirs,
+        samples=PLAN.online_files("samples"),
+        pairs=PLAN.online_files("pairs"),
+        trained=PLAN.trained_dirs,
+        eval_samples=PLAN.eval_sample_files,
         pft_val=data("pft_val"),
         pft_train=data("pft_train"),
         eval_prompts=data("eval_prompts"),
@@ -23,9 +23,9 @@ rule diagnose:
         **job_resources("score"),
     params:
         precision=PRECISION,
-        offline=OFFLINE_POLICIES,
+        offline=PLAN.offline_policies,
         generators=config["online"]["generators"],
-        trained=TRAINED_MODELS,
+        trained=PLAN.trained_models,
         policies=config["eval"]["policies"],
     script:
         "../scripts/diagnose.py"
@@ -36,16 +36,7 @@ rule table_diagnostics:
     (`diagnostics`: Figure 3's chain and the RM study's held-out fit of every RM kind;
     `diagnostics.variants`: Figures 6-8's)."""
     input:
-        lambda wc: (
-            expand(f"{R}/diagnostics/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS)
-            + rm_val_targets()  # rules/rm_study.smk
-            if wc.diag == "diagnostics"
-            else expand(
-                f"{R}/diagnostics/{{size}}/seed{{seed}}.variants.json",
-                size=SIZES,
-                seed=VARIANT_SEEDS,
-            )
-        ),
+        PLAN.diagnostics_inputs,  # and the RM study's held-out fit (rules/rm_study.smk)
     output:
         csv=report(
             f"{R}/tables/{{diag}}.csv",
@@ -53,15 +44,7 @@ rule table_diagnostics:
             category="Tables",
             labels=lambda wc: {
                 "figure": "Diagnostics: did every model learn?",
-                "table": (
-                    (
-                        "Figure 5 (control task)"
-                        if "fig5" in FIGURES and not CONTROL
-                        else "Figure 3"
-                    )
-                    if wc.diag == "diagnostics"
-                    else "Figures 6-8"
-                ),
+                "table": PLAN.chain_label if wc.diag == "diagnostics" else "Figures 6-8",
             },
         ),
         md=f"{R}/tables/{{diag}}.md",

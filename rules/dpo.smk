@@ -11,7 +11,7 @@ rule offline_dpo:
     log:
         f"{R}/logs/offline_dpo/{{size}}-seed{{seed}}-{{offline}}.log",
     wildcard_constraints:
-        offline=_names(["dpo", "dpo2x"], OWN_OFFLINE),
+        offline=_variants.pattern(["dpo", "dpo2x"], PLAN.own_offline),
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
@@ -24,7 +24,7 @@ rule offline_dpo:
             hp=lambda wc: dict(
                 config["train"]["dpo"],
                 epochs=config["train"]["dpo"]["epochs"]
-                * (2 if wc.offline.endswith("dpo2x") else 1),
+                * (2 if _variants.parse(wc.offline).base == "dpo2x" else 1),
             ),
             ref=lambda wc: model_dir("sft").format(**wc),
             ref_temperature=1.0,
@@ -50,7 +50,7 @@ rule online_dpo:
     log:
         f"{R}/logs/online_dpo/{{size}}-seed{{seed}}-{{online}}.log",
     wildcard_constraints:
-        online=_names([r"online-(?:sft|dpo|dpo2x)"], list(VARIANTS)),
+        online=_variants.pattern(_variants.ONLINE_POLICIES, VARIANTS),
     conda:
         "../envs/train.yaml"
     threads: 1
@@ -63,9 +63,7 @@ rule online_dpo:
             ref=online_generator,
             ref_temperature=config["online"]["temperature"],
             policy_temperature=(
-                config["online"]["temperature"]
-                if config["online"].get("temper_policy", True)
-                else 1.0
+                config["online"]["temperature"] if config["online"]["temper_policy"] else 1.0
             ),
         ),
         launch=launch_cmd,

@@ -15,8 +15,8 @@ rule judge_budget:
         "../envs/judge.yaml"
     params:
         judge_cfg=config["judge"].get("openai", {}),
-        plan=JUDGE_PLAN,
+        plan=PLAN.judge_plan,
         max_new_tokens=config["task"]["max_new_tokens"],
-        writer=config["task"].get("two_word_writer", {}),
+        writer=config["task"]["two_word_writer"],
     script:
         "../scripts/judge_budget.py"

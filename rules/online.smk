@@ -43,8 +43,8 @@ rule label_online:
         **job_resources("score"),
     params:
         precision=PRECISION,
-        batch_size=config["sampler"].get("batch_size", 256),
-        truncated_score=config["online"].get("truncated_score", -1.0),
-        ranker=config["online"].get("ranker", "global_rm"),
+        batch_size=config["sampler"]["batch_size"],
+        truncated_score=config["online"]["truncated_score"],
+        ranker=config["online"]["ranker"],
     script:
         "../scripts/label_online.py"

@@ -3,14 +3,14 @@ rule table:
     95% intervals over prompts, and the differences the figure claims, each with its own
     interval; winrates (invalids and re-asks counted) or ROUGE-L F1 (`{metric}` = rouge)."""
     input:
-        judgments=figure_eval_files,
+        judgments=PLAN.figure_eval_files,
     output:
         csv=report(
             f"{R}/tables/{{fig}}.{{metric}}.csv",
             caption="../report/table.rst",
             category="Tables",
             labels=lambda wc: {
-                "figure": figure_title(wc.fig, wc.metric),
+                "figure": _figures.title(wc.fig, wc.metric),
                 "table": "per policy",
             },
         ),
@@ -21,7 +21,7 @@ rule table:
             caption="../report/table.rst",
             category="Tables",
             labels=lambda wc: {
-                "figure": figure_title(wc.fig, wc.metric),
+                "figure": _figures.title(wc.fig, wc.metric),
                 "table": "differences",
             },
         ),
@@ -30,10 +30,10 @@ rule table:
     conda:
         "../envs/report.yaml"
     params:
-        policies=lambda wc: figure_policies(wc.fig),
-        comparisons=lambda wc: figure_comparisons(wc.fig),
-        caption=lambda wc: figure_caption(wc.fig),
-        bootstrap=BOOTSTRAP,
+        policies=lambda wc: PLAN.fig_policies(wc.fig),
+        comparisons=lambda wc: PLAN.fig_comparisons(wc.fig),
+        caption=lambda wc: _figures.FIGURES[wc.fig]["caption"],
+        bootstrap=config["eval"]["bootstrap"],
     script:
         "../scripts/table.py"
 
@@ -49,16 +49,16 @@ rule figure:
             f"{R}/figures/{{fig}}.{{metric}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": figure_title(wc.fig, wc.metric)},
+            labels=lambda wc: {"figure": _figures.title(wc.fig, wc.metric)},
         ),
     log:
         f"{R}/logs/report/figure-{{fig}}-{{metric}}.log",
     conda:
         "../envs/report.yaml"
     params:
-        policies=lambda wc: figure_policies(wc.fig),
-        labels=lambda wc: figure_labels(wc.fig),
-        title=lambda wc: figure_title(wc.fig, wc.metric),
-        caption=lambda wc: figure_caption(wc.fig),
+        policies=lambda wc: PLAN.fig_policies(wc.fig),
+        labels=lambda wc: _figures.FIGURES[wc.fig]["labels"],
+        title=lambda wc: _figures.title(wc.fig, wc.metric),
+        caption=lambda wc: _figures.FIGURES[wc.fig]["caption"],
     script:
         "../scripts/figure.py"

@@ -9,7 +9,7 @@ rule global_rm:
     log:
         f"{R}/logs/{{rm}}/{{size}}-seed{{seed}}.log",
     wildcard_constraints:
-        rm=_names(["global_rm"], OWN_OFFLINE),
+        rm=_variants.pattern(["global_rm"], PLAN.own_offline),
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"

@@ -22,7 +22,7 @@ rule local_rm:
     params:
         **train_params(
             "dpo",
-            hp=dict(config["train"]["dpo"], beta=local_rm_beta(config)),
+            hp=dict(config["train"]["dpo"], beta=PLAN.rm_beta("local")),
             ref_temperature=1.0,
             policy_temperature=1.0,
         ),
@@ -51,9 +51,9 @@ rule rm_val:
     resources:
         **job_resources("score"),
     params:
-        kinds=RM_KINDS,
-        betas={k: rm_beta(k) for k in RM_KINDS},
-        val_pairs=RM_STUDY.get("val_pairs"),
+        kinds=PLAN.rm_kinds,
+        betas={k: PLAN.rm_beta(k) for k in PLAN.rm_kinds},
+        val_pairs=config["rm_study"]["val_pairs"],
         subsample_seed=config["task"]["seed"],
         precision=PRECISION,
     script:
@@ -78,8 +78,8 @@ rule sample_bon:
     resources:
         **job_resources("sample"),
     params:
-        n=max(BON_N),
-        temperature=BON_T,
+        n=max(PLAN.bon_n),
+        temperature=PLAN.bon_t,
         max_new_tokens=config["task"]["max_new_tokens"],
         sampler=config["sampler"],
         precision=PRECISION,
@@ -88,12 +88,12 @@ rule sample_bon:
 
 
 rule score_bon:
-    """Every RM that ranks this sample set (common.smk `bon_rms`) scores every sample."""
+    """Every RM that ranks this sample set (allroads.plan `Plan.bon_rms`) scores every sample."""
     input:
         samples=f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
         prompts=data("eval_prompts"),
         policy=online_generator,
-        rms=bon_rm_inputs,
+        rms=PLAN.bon_rm_inputs,
     output:
         f"{R}/bon/{{size}}/seed{{seed}}/{{gen}}.scores.jsonl",
     log:
@@ -104,9 +104,9 @@ rule score_bon:
     resources:
         **job_resources("score"),
     params:
-        rms=bon_rm_specs,
+        rms=PLAN.bon_rm_specs,
         precision=PRECISION,
-        batch_size=config["sampler"].get("batch_size", 256),
+        batch_size=config["sampler"]["batch_size"],
     script:
         "../scripts/score_bon.py"
 
@@ -127,8 +127,8 @@ rule judge_bon:
         "../envs/judge.yaml"
     threads: 1
     params:
-        n=BON_N,
-        truncated_score=config["online"].get("truncated_score", -1.0),
+        n=PLAN.bon_n,
+        truncated_score=config["online"]["truncated_score"],
         judge_cfg=config["judge"],
         workdir=lambda wc: f"{R}/judge_work/{wc.judge}/bon-{wc.size}-seed{wc.seed}-{wc.gen}",
     script:
@@ -136,72 +136,71 @@ rule judge_bon:
 
 
 rule table_fig9:
-    """Figure 9's table: each RM's held-out BT log-likelihood and accuracy, mean ± s.e. over
-    seeds, per size, with the number of pairs."""
+    """The held-out-fit table of a figure of kind rm_fit (Figure 9): each RM's held-out BT log-likelihood and accuracy, mean ±
+    s.e. over seeds, per size, with the number of pairs."""
     input:
         expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
     output:
         csv=report(
-            f"{R}/tables/fig9.csv",
+            f"{R}/tables/{{fig}}.csv",
             caption="../report/rm_table.rst",
             category="Tables",
-            labels={"figure": _figures.RM_STUDY["fig9"]["title"], "table": "per RM"},
+            labels=lambda wc: {
+                "figure": _figures.title(wc.fig),
+                "table": _figures.FIGURES[wc.fig]["table_label"],
+            },
         ),
-        md=f"{R}/tables/fig9.md",
+        md=f"{R}/tables/{{fig}}.md",
     log:
-        f"{R}/logs/report/table_fig9.log",
+        f"{R}/logs/report/table_{{fig}}.log",
+    wildcard_constraints:
+        fig="|".join(_figures.of_kind("rm_fit")),
     conda:
         "../envs/report.yaml"
     params:
-        kinds=RM_KINDS,
-        title=_figures.RM_STUDY["fig9"]["title"],
-        caption=_figures.RM_STUDY["fig9"]["caption"],
+        kinds=PLAN.rm_kinds,
+        title=lambda wc: _figures.FIGURES[wc.fig]["title"],
+        caption=lambda wc: _figures.FIGURES[wc.fig]["caption"],
     script:
         "../scripts/table_fig9.py"
 
 
 rule table_bon:
-    """Figure 10 (winrate against N, per generator and RM kind; RM size = policy size) or
-    Figure 4 (N = max N, global RM sizes x policy sizes): mean ± SE over seeds, paired
-    bootstrap intervals over prompts, r*."""
+    """A Best-of-N figure's table (kind bon; allroads.figures): Figure 10 (winrate against N,
+    per generator and RM kind; RM size = policy size) or Figure 4 (N = max N, global RM sizes x
+    policy sizes): mean ± SE over seeds, paired bootstrap intervals over prompts, r*."""
     input:
-        judgments=lambda wc: (
-            bon_judgments(SIZES, BON_GENERATORS)(wc)
-            if wc.fig == "fig10"
-            else bon_judgments(RM_SIZES, [FIG4_GENERATOR])(wc)
-        ),
+        judgments=PLAN.bon_judgments,
     output:
         csv=report(
             f"{R}/tables/{{fig}}.{{judge}}.csv",
             caption="../report/rm_table.rst",
             category="Tables",
             labels=lambda wc: {
-                "figure": f"{_figures.RM_STUDY[wc.fig]['title']} ({wc.judge} judge)",
-                "table": "per RM and N" if wc.fig == "fig10" else "per size",
+                "figure": _figures.title(wc.fig, wc.judge),
+                "table": _figures.FIGURES[wc.fig]["table_label"],
             },
         ),
         md=f"{R}/tables/{{fig}}.{{judge}}.md",
     log:
         f"{R}/logs/report/table_{{fig}}-{{judge}}.log",
     wildcard_constraints:
-        fig="fig10|fig4",
+        fig="|".join(_figures.of_kind("bon")),
     conda:
         "../envs/report.yaml"
     params:
-        sizes=lambda wc: SIZES if wc.fig == "fig10" else RM_SIZES,
-        generators=lambda wc: BON_GENERATORS if wc.fig == "fig10" else [FIG4_GENERATOR],
-        kinds=lambda wc: RM_KINDS if wc.fig == "fig10" else ["global"],
-        n=lambda wc: BON_N if wc.fig == "fig10" else [max(BON_N)],
-        same_size=lambda wc: wc.fig == "fig10",
-        title=lambda wc: _figures.RM_STUDY[wc.fig]["title"],
-        caption=lambda wc: _figures.RM_STUDY[wc.fig]["caption"],
-        bootstrap=BOOTSTRAP,
+        grid=lambda wc: PLAN.bon_spec(wc.fig),
+        table_title=lambda wc: PLAN.bon_table_title(wc.fig),
+        title=lambda wc: _figures.FIGURES[wc.fig]["title"],
+        caption=lambda wc: _figures.FIGURES[wc.fig]["caption"],
+        bootstrap=config["eval"]["bootstrap"],
     script:
         "../scripts/table_bon.py"
 
 
 rule figure_rm_study:
-    """Figures 4, 9 and 10 (PDF and PNG) from their tables."""
+    """A reward-model-study figure (kinds bon and rm_fit: Figures 4, 9 and 10), PDF and PNG,
+    from its table, drawn by the entry's `plot` (allroads.plots)."""
     input:
         csv=f"{R}/tables/{{name}}.csv",
     output:
@@ -210,18 +209,23 @@ rule figure_rm_study:
             f"{R}/figures/{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": _figures.rm_study_entry(wc.name)["title"]},
+            labels=lambda wc: {"figure": _figures.FIGURES[_figures.of_stem(wc.name)]["title"]},
         ),
     log:
         f"{R}/logs/report/figure_{{name}}.log",
     wildcard_constraints:
-        name=r"fig9|fig10\.\w+|fig4\.\w+",
+        # <fig> (rm_fit) or <fig>.<judge> (bon)
+        name="|".join(
+            [*_figures.of_kind("rm_fit"), *(rf"{f}\.\w+" for f in _figures.of_kind("bon"))]
+        ),
     conda:
         "../envs/report.yaml"
     params:
-        title=lambda wc: _figures.rm_study_entry(wc.name)["title"],
-        caption=lambda wc: _figures.rm_study_entry(wc.name)["caption"],
-        bon_temperature=BON_T,
-        sizes=RUN_SIZES,
+        plot=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["plot"],
+        plot_title=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)].get("plot_title", ""),
+        title=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["title"],
+        caption=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["caption"],
+        bon_temperature=PLAN.bon_t,
+        sizes=PLAN.run_sizes,
     script:
         "../scripts/figure_rm_study.py"

@@ -7,7 +7,11 @@ rule sft:
     output:
         directory(model_dir("sft")),
     log:
-        f"{R}/logs/sft/{{size}}-seed{{seed}}.log" if SFT_PER_SEED else f"{R}/logs/sft/{{size}}.log",
+        (
+            f"{R}/logs/sft/{{size}}-seed{{seed}}.log"
+            if config["sft_per_seed"]
+            else f"{R}/logs/sft/{{size}}.log"
+        ),
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
         "../envs/train.yaml"
@@ -18,7 +22,7 @@ rule sft:
         **train_params(
             "sft",
             hp=config["train"]["sft"],
-            **({} if SFT_PER_SEED else {"seed": SFT_SEED}),
+            **({} if config["sft_per_seed"] else {"seed": config["sft_seed"]}),
         ),
         launch=launch_cmd,
     shell:

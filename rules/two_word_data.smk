@@ -8,7 +8,7 @@ rule two_word_data:
         pft_train=raw_data("pft_train"),
         pft_val=raw_data("pft_val"),
         eval_prompts=raw_data("eval_prompts"),
-        budget=JUDGE_BUDGET,
+        budget=PLAN.judge_budget,
     output:
         pft_train=two_word_file("pft_train"),
         pft_val=two_word_file("pft_val"),
@@ -25,7 +25,7 @@ rule two_word_data:
         runtime=res("two_word_data", "runtime", 1440),
     params:
         judge_cfg=config["judge"].get("openai", {}),
-        writer=config["task"].get("two_word_writer", {}),
+        writer=config["task"]["two_word_writer"],
         seed=config["task"]["seed"],
         workdir=f"{R}/judge_work/two_word",
     script:

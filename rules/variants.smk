@@ -17,14 +17,14 @@ rule variant_pairs:
     log:
         f"{R}/logs/variant_pairs/{{variant}}-{{size}}-seed{{seed}}.log",
     wildcard_constraints:
-        variant="|".join(OWN_OFFLINE) or "NONE",
+        variant="|".join(PLAN.own_offline) or "NONE",
     conda:
         "../envs/judge.yaml"
     threads: 1
     params:
         kind=lambda wc: VARIANTS[wc.variant]["pairs"],
         judge=lambda wc: VARIANTS[wc.variant].get("judge"),
-        judge_cfg=variant_judge_cfg,
+        judge_cfg=PLAN.variant_judge_cfg,
         workdir=lambda wc: f"{R}/judge_work/pairs/{wc.variant}-{wc.size}-seed{wc.seed}",
     script:
         "../scripts/variant_pairs.py"
@@ -71,16 +71,7 @@ rule diagnose_variants:
     RMs and offline DPO policies on the held-out pairs as rule diagnose scores the default
     chain's (RM accuracy vs labels / r*, DPO implicit-reward accuracy; allroads.diagnostics)."""
     input:
-        pair_stats=lambda wc: [
-            f"{R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in PAIR_VARIANTS
-        ],
-        samples=lambda wc: [online_sample_files(_Gen(wc, g))[0] for g in VARIANT_GENS],
-        pairs=lambda wc: [
-            f"{R}/online/{wc.size}/seed{wc.seed}/{g}.pairs.jsonl" for g in VARIANT_GENS
-        ],
-        models=lambda wc: [model_path(m, wc) for m in VARIANT_MODELS],
-        rms=variant_rm_dirs,
-        offline=variant_offline_dirs,
+        unpack(PLAN.variant_inputs),
         sft=model_dir("sft"),
         pft_train=data("pft_train"),
         pft_val=data("pft_val"),
@@ -95,11 +86,11 @@ rule diagnose_variants:
         **job_resources("score"),
     params:
         precision=PRECISION,
-        pair_variants=PAIR_VARIANTS,
-        generators=VARIANT_GENS,
-        rouge=lambda wc: {g: _variants.metric(VARIANTS, g) == "rouge" for g in VARIANT_GENS},
-        models=VARIANT_MODELS,
-        rms=VARIANT_RMS,
-        offline=VARIANT_OFFLINE,
+        pair_variants=PLAN.pair_variants,
+        generators=PLAN.variant_gens,
+        rouge={g: _variants.metric(VARIANTS, g) == "rouge" for g in PLAN.variant_gens},
+        models=PLAN.variant_models,
+        rms=PLAN.variant_rms,
+        offline=PLAN.variant_offline,
     script:
         "../scripts/diagnose_variants.py"

@@ -1,5 +1,6 @@
-"""Rule figure_rm_study: Figure 9 (held-out fit of each RM), 10 (BoN against N) or 4 (RM size
-against policy size), PDF and PNG, from its table."""
+"""Rule figure_rm_study: a reward-model-study figure (allroads.figures kinds bon and rm_fit:
+Figure 9's held-out fit, 10's BoN against N, 4's RM size against policy size), PDF and PNG, from
+its table, drawn by the entry's ``plot`` (a function of allroads.plots)."""
 
 import pandas as pd
 
@@ -7,17 +8,17 @@ from allroads import plots
 from allroads.jobs import job
 
 with job(snakemake) as log:
-    name = snakemake.wildcards.name
+    p = snakemake.params
     table = pd.read_csv(snakemake.input.csv)
     outs = [snakemake.output.pdf, snakemake.output.png]
-    fig, _, judge = name.partition(".")
-    t = snakemake.params.bon_temperature
-    if fig == "fig9":
-        plots.rm_fit_bars(table, outs)
-    elif fig == "fig10":
-        plots.bon_curves(table, outs, f"Best-of-N (T = {t}), {judge} judge")
+    judge = snakemake.wildcards.name.partition(".")[2]
+    n = int(table["n"].max()) if "n" in table else None
+    title = p.plot_title.format(t=p.bon_temperature, judge=judge, n=n)
+    draw = getattr(plots, p.plot)
+    if p.plot == "rm_fit_bars":
+        draw(table, outs)
+    elif p.plot == "rm_size_bars":
+        draw(table, outs, title, order=p.sizes)
     else:
-        n = int(table["n"].max())
-        title = f"Best-of-{n} (T = {t}) by global RM size, {judge} judge"
-        plots.rm_size_bars(table, outs, title, order=snakemake.params.sizes)
+        draw(table, outs, title)
     log.info("wrote %s", outs)

@@ -13,16 +13,15 @@ with job(snakemake) as log:
         for path in snakemake.input.judgments
         for r in read_jsonl(path, required=("size", "seed", "policy", "prompt_id", "score"))
     ]
-    records = bon.select_rows(records, p.sizes, p.generators, p.kinds, p.n, p.same_size)
+    g = p.grid  # the figure's Best-of-N grid (allroads.plan.Plan.bon_spec)
+    records = bon.select_rows(
+        records, g["sizes"], g["generators"], g["kinds"], g["n"], g["same_size"]
+    )
     per_seed = winrate.per_seed_table(records)
     boot = winrate.bootstrap(records, p.bootstrap["resamples"], p.bootstrap["seed"])
     table = bon.expand_labels(winrate.summary_table(per_seed, None, boot, p.bootstrap["level"]))
     with atomic_path(snakemake.output.csv) as tmp:
         table.to_csv(tmp, index=False)
-    title = {
-        "fig10": "Figure 10: Best-of-N winrate against the reference (RM size = policy size)",
-        "fig4": f"Figure 4: Best-of-{max(p.n)} winrate, global RM size x policy size",
-    }[w.fig]
-    md = bon.to_markdown(table, f"{title}, {w.judge} judge")
+    md = bon.to_markdown(table, f"{p.table_title}, {w.judge} judge")
     write_text(snakemake.output.md, md)
     log.info("\n%s", md)

@@ -18,12 +18,14 @@ from types import SimpleNamespace
 import pytest
 import yaml
 
+from allroads import plan
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
 PAPER = yaml.safe_load((ROOT / "config" / "paper.yaml").read_text())
 
 SIZES = ["pythia-1.4b", "pythia-2.8b", "pythia-6.9b"]
-# rule -> key of config/paper.yaml `resources:` (rules/common.smk `res()`)
+# rule -> key of config/paper.yaml `resources:` (allroads.plan `Plan.res()`)
 GPU_RULES = {
     "sft": "sft",
     "global_rm": "global_rm",
@@ -96,75 +98,18 @@ def dag(tmp_path_factory):
 
 
 def test_exact_job_counts_per_rule(dag):
+    """The paper DAG has, rule by rule, the jobs the plan enumerates (allroads.plan, from the
+    figures back to the checkpoints; Figure 5's control run as control_*): two independent
+    derivations of one DAG, 737 jobs."""
     jobs, out, _ = dag
-    n_size, n_seed = len(PAPER["models"]), len(PAPER["seeds"])
-    assert (n_size, n_seed) == (3, 3)
-    runs = n_size * n_seed  # one (size, seed) pair = one independent replicate of the grid
-    n_gen = len(PAPER["online"]["generators"])  # 2: Online DPO (SFT), Online DPO (DPO)
-    n_pol = len(PAPER["eval"]["policies"])  # 5: SFT, DPO, DPO (2x), and the two online ones
-    n_judge = len(PAPER["judge"]["use"])  # 1: gpt-4o
-    expected = {
-        "data": 1,
-        "base": n_size,
-        "sft": n_size,  # Section 3: one SFT per size, shared by every seed (sft_per_seed: false)
-        "global_rm": runs,
-        "offline_dpo": 2 * runs,  # DPO and DPO (2x)
-        "sample_online": n_gen * runs,
-        "label_online": n_gen * runs,
-        "online_dpo": n_gen * runs,
-        "sample_eval": n_pol * runs,
-        "judge": n_judge * n_pol * runs,
-        "diagnose": runs,  # did every model of each (size, seed) learn
-        "table_diagnostics": 1,
-        # the RM study (Figs. 4, 9, 10): rm_study.sizes = every size, so Fig. 4 adds no job
-        # beyond Fig. 10's; one BoN sample set per (size, seed, generator) serves both figures
-        "local_rm": runs,
-        "rm_val": runs,
-        "sample_bon": n_gen * runs,  # from SFT and offline DPO
-        "score_bon": n_gen * runs,
-        "judge_bon": n_judge * n_gen * runs,
-        "table_fig9": 1,
-        "table_bon": 2 * n_judge,  # Figs. 10 and 4
-        "figure_rm_study": 1 + 2 * n_judge,
-        "all": 1,
-    }
-    # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
-    # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
-    # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
-    # policies (2) and of the DPO policy on augment's extra SFT prompts (1), 4 more online pairs
-    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.dpo), 8 more evaluation
-    # samples, 4 ROUGE-L scorings, 4 more judgments, the variants' diagnostics; one extra
-    # prompt set; a table and a figure per figure (3, 6, 7, 8; one judge), a second
-    # diagnostics table; the run's judge bill before any judge call (judge_budget).
-    extra = {
-        "global_rm": 2 * runs, "offline_dpo": 3 * runs, "variant_pairs": 2 * runs,
-        "sample_online": 3 * runs, "label_online": 4 * runs, "online_dpo": 4 * runs,
-        "sample_eval": 8 * runs, "score_rouge": 4 * runs, "judge": 4 * n_judge * runs,
-        "diagnose_variants": runs, "table_diagnostics": 1, "extra_prompts": 1,
-        "judge_budget": 1,
-        "table": 4 * n_judge, "figure": 4 * n_judge,
-    }  # fmt: skip
-    # Figure 5 (config `control`: config/paper-two-word.yaml merged over paper.yaml, a module of
-    # this workflow): Figure 3's chain on the two-word task from the same Pythia bases (no base
-    # job of its own), SFT per size, and per (size, seed) a global RM, DPO and DPO (2x), the DPO
-    # policy's samples, their labels and Online DPO (DPO), 4 policies sampled and judged,
-    # diagnostics; its own data (the task's, then gpt-4o's two-word pairs and references), judge
-    # bill, table, figure and diagnostics table.
-    control = {
-        "data": 1, "sft": n_size, "global_rm": runs, "offline_dpo": 2 * runs,
-        "sample_online": runs, "label_online": runs, "online_dpo": runs,
-        "sample_eval": 4 * runs, "judge": 4 * n_judge * runs, "diagnose": runs,
-        "table_diagnostics": 1, "judge_budget": 1, "table": n_judge, "figure": n_judge,
-        "two_word_data": 1,  # gpt-4o writes and labels its pairs, writes its references
-    }  # fmt: skip
-    expected = dict(
-        Counter(expected)
-        + Counter(extra)
-        + Counter({f"control_{r}": n for r, n in control.items()})
-    )
+    paper = plan.validated(dict(PAPER, results="results/paper"))
+    expected = paper.job_counts()
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 737
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)
     assert sum(expected.values()) == 737
+    # one SFT per size shared by every seed (Section 3), one default RM per (size, seed)
+    rms = [m for m in paper.inventory()["global_rm"] if m.endswith("/global_rm")]
+    assert (expected["sft"], len(rms)) == (len(SIZES), len(SIZES) * len(PAPER["seeds"]))
 
 
 def test_figure5_starts_from_the_shared_bases(dag):
