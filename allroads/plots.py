@@ -12,7 +12,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
-
 from .report_text import LABELS, RM_LABELS  # noqa: E402
 
 RM_COLORS = {"global": "tab:blue", "local": "tab:orange", "dpo": "tab:green"}
@@ -32,9 +31,10 @@ def _title(fig, title: str) -> None:
     fig.suptitle("\n".join(textwrap.wrap(title, 80)), fontsize=11)
 
 
-def _dots(ax, names: list[str], groups: list[tuple[str, pd.DataFrame]], x, lo, hi) -> None:
-    """Horizontal dot plot: one row per name (top to bottom), one dot per group (model size)
-    at ``x(row)`` with the interval ``lo(row)``-``hi(row)``; rows absent from a group skipped."""
+def _dots(ax, names, groups, value, lo="ci_low", hi="ci_high", scale=100.0) -> None:
+    """Horizontal dot plot: one row per name in ``names`` (top to bottom; a frame's ``_row``),
+    one dot per (label, frame) in ``groups`` (model sizes) at ``scale`` × column ``value`` with
+    the interval from column ``lo`` to ``hi``; a row absent from a group is skipped."""
     k = len(groups)
     for g, (label, sub) in enumerate(groups):
         color = SIZE_COLORS[g % len(SIZE_COLORS)]
@@ -43,13 +43,19 @@ def _dots(ax, names: list[str], groups: list[tuple[str, pd.DataFrame]], x, lo, h
             if rows.empty:
                 continue
             r = rows.iloc[0]
-            y = i + (g - (k - 1) / 2) * 0.8 / max(k, 1) if k > 1 else i
-            v, a, b = x(r), lo(r), hi(r)
+            y = i + (g - (k - 1) / 2) * 0.8 / k if k > 1 else i
+            v, a, b = (scale * r[c] for c in (value, lo, hi))
             ax.errorbar([v], [y], xerr=[[max(v - a, 0)], [max(b - v, 0)]], fmt="o", ms=5,
                         capsize=3, color=color, label=label if i == 0 else None)  # fmt: skip
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
     ax.grid(axis="x", color="0.9")
+
+
+def _se_bounds(df: pd.DataFrame, value: str, se: str) -> pd.DataFrame:
+    """``df`` with ``_lo``/``_hi``: ``value`` ± ``se`` (none where the SE is undefined)."""
+    e = df[se].fillna(0)
+    return df.assign(_lo=df[value] - e, _hi=df[value] + e)
 
 
 def _in_range(ax, v: float) -> bool:
@@ -90,14 +96,16 @@ def paired_figure(
     fig = plt.figure(figsize=(WIDTH, hp + hd + 0.6))
     grid = fig.add_gridspec(2, 2 if has_r else 1, height_ratios=[hp, hd], hspace=0.7, wspace=0.1)
     ax_v = fig.add_subplot(grid[0, 0])
+    if has_r:
+        t = _se_bounds(t, "true_reward", "true_reward_se")
     groups = [(s, t[t["size"] == s]) for s in sizes]
     if "ci_low" in t:
-        _dots(ax_v, rows, groups, lambda r: 100 * r[value], lambda r: 100 * r["ci_low"],
-              lambda r: 100 * r["ci_high"])  # fmt: skip
+        _dots(ax_v, rows, groups, value)
         bars = "95% CI over prompts"
     else:  # a table without the bootstrap
-        _dots(ax_v, rows, groups, lambda r: 100 * r[value],
-              lambda r: 100 * (r[value] - r["se_seeds"]), lambda r: 100 * (r[value] + r["se_seeds"]))  # fmt: skip
+        t = _se_bounds(t, value, "se_seeds")
+        groups = [(s, t[t["size"] == s]) for s in sizes]
+        _dots(ax_v, rows, groups, value, "_lo", "_hi")
         bars = "± SE over seeds"
     ax_v.set_title(xlabel, fontsize=9, loc="left")
     seeds = f"mean of {n_seeds} seed{'s' if n_seeds > 1 else ''}"
@@ -108,9 +116,7 @@ def paired_figure(
     ax_v.set_xlabel(note, fontsize=8)
     if has_r:
         ax_r = fig.add_subplot(grid[0, 1], sharey=ax_v)
-        _dots(ax_r, rows, groups, lambda r: r["true_reward"],
-              lambda r: r["true_reward"] - r["true_reward_se"],
-              lambda r: r["true_reward"] + r["true_reward_se"])  # fmt: skip
+        _dots(ax_r, rows, groups, "true_reward", "_lo", "_hi", scale=1.0)
         ax_r.tick_params(labelleft=False)
         ax_r.set_title("true reward r* (hidden)", fontsize=9, loc="left")
         ref = float(t["reference_reward"].mean())
@@ -121,8 +127,7 @@ def paired_figure(
         ax_r.set_xlabel(note, fontsize=8)
     ax_d = fig.add_subplot(grid[1, :])
     if comps:
-        _dots(ax_d, comps, [(s, d[d["size"] == s]) for s in sizes],
-              lambda r: 100 * r["diff"], lambda r: 100 * r["ci_low"], lambda r: 100 * r["ci_high"])  # fmt: skip
+        _dots(ax_d, comps, [(s, d[d["size"] == s]) for s in sizes], "diff")
     ax_d.axvline(0, color="black", lw=0.9)
     ax_d.set_title(f"paired difference ({unit}): right of 0, the first is better",
                    fontsize=9, loc="left")  # fmt: skip
@@ -138,6 +143,7 @@ def paired_figure(
 
 # --------------------------------------------------------------------------- the RM study
 
+
 def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
     """Figure 9: held-out Bradley–Terry log-likelihood and accuracy of each RM kind, a row per
     RM kind, one dot colour per model size; ± s.e. over seeds. Accuracies: 0.5 is chance."""
@@ -149,8 +155,8 @@ def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
     rows = list(dict.fromkeys(t["_row"]))
     fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTH, 0.4 * len(rows) + 1.6), sharey=True)
     for ax, m in zip(axes, metrics, strict=True):
-        _dots(ax, rows, [(s, t[t["size"] == s]) for s in sizes], lambda r, m=m: r[m],
-              lambda r, m=m: r[m] - r[f"{m}_se"], lambda r, m=m: r[m] + r[f"{m}_se"])  # fmt: skip
+        tm = _se_bounds(t, m, f"{m}_se")
+        _dots(ax, rows, [(s, tm[tm["size"] == s]) for s in sizes], m, "_lo", "_hi", scale=1.0)
         ax.set_title(names[m], fontsize=9)
         if m != "loglik" and _in_range(ax, 0.5):
             ax.axvline(0.5, color="grey", lw=0.8, ls="--")
@@ -210,22 +216,18 @@ def bon_curves(table: pd.DataFrame, outputs: list[str], title: str) -> None:
 def rm_size_bars(
     table: pd.DataFrame, outputs: list[str], title: str, order: list[str] | None = None
 ) -> None:
-    """Figure 4: BoN winrate per policy size (groups), one bar per global RM size, sizes in
-    ``order`` (the config's); error bars: the 95% paired-bootstrap interval over prompts."""
+    """Figure 4: BoN winrate per policy size (rows), one dot colour per global RM size, sizes
+    in ``order`` (the config's); the 95% paired-bootstrap interval over prompts."""
     rank = {s: i for i, s in enumerate(order or [])}
     sizes = sorted(dict.fromkeys(table["size"]), key=lambda s: rank.get(s, len(rank)))
     rm_sizes = sorted(dict.fromkeys(table["rm_size"]), key=lambda s: rank.get(s, len(rank)))
-    fig, ax = plt.subplots(figsize=(3.0 + 1.0 * len(sizes) * len(rm_sizes) / 2, 3.4))
-    width = 0.8 / len(rm_sizes)
-    for i, r in enumerate(rm_sizes):
-        sub = table[table["rm_size"] == r].set_index("size").reindex(sizes)
-        xs = [j + (i - (len(rm_sizes) - 1) / 2) * width for j in range(len(sizes))]
-        yerr = [100 * (sub["winrate"] - sub["ci_low"]), 100 * (sub["ci_high"] - sub["winrate"])]
-        ax.bar(xs, 100 * sub["winrate"], width, yerr=[e.fillna(0).clip(lower=0) for e in yerr],
-               capsize=3, label=f"RM {r}")  # fmt: skip
-    ax.set_xticks(range(len(sizes)), [f"policy {s}" for s in sizes])
-    ax.set_ylabel("BoN winrate vs. reference (%)")
+    t = table.assign(_row=[f"policy {s}" for s in table["size"]])
+    fig, ax = plt.subplots(figsize=(0.75 * WIDTH, 0.45 * len(sizes) * len(rm_sizes) + 1.4))
+    groups = [(f"RM {r}", t[t["rm_size"] == r]) for r in rm_sizes]
+    _dots(ax, [f"policy {s}" for s in sizes], groups, "winrate")
+    n = int(table["n"].max())
+    ax.set_xlabel(f"Best-of-{n} winrate vs. reference (%), 95% CI over prompts", fontsize=8)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              title="95% CI over prompts", title_fontsize=8)  # fmt: skip
+              title="global RM size", title_fontsize=8)  # fmt: skip
     _title(fig, title)
     _save(fig, outputs)

@@ -73,6 +73,10 @@ def _paired(table: Rows, diffs: Rows, labels: dict | None, value: str, unit: str
     """Each size's paired differences with their interval, then r* per policy where the table
     has it (the toy task's oracle judge)."""
     names = {**LABELS, **(labels or {})}
+
+    def name(policy):
+        return names.get(policy, policy)
+
     parts = []
     for size in _sizes(table):
         rows = [r for r in table if r["size"] == size]
@@ -82,19 +86,16 @@ def _paired(table: Rows, diffs: Rows, labels: dict | None, value: str, unit: str
         if d:
             level = f"{100 * d[0]['ci_level']:.0f}%"
             said = [
-                f"{names.get(r['policy'], r['policy'])} − {names.get(r['baseline'], r['baseline'])}"
-                f" = {_signed(r['diff'])}{f' {unit}' if i == 0 else ''} ({level} CI "
+                f"{name(r['policy'])} − {name(r['baseline'])} = {_signed(r['diff'])}{'' if i else f' {unit}'} ({level} CI "
                 f"{_signed(r['ci_low'])} to {_signed(r['ci_high'])}, "
                 f"{_where(r['ci_low'], r['ci_high'])})"
                 for i, r in enumerate(d)
             ]
         else:
-            said = [f"{names.get(r['policy'], r['policy'])} {_pct(r[value])}" for r in rows]
+            said = [f"{name(r['policy'])} {_pct(r[value])}" for r in rows]
         text = f"{head}, " + "; ".join(said)
         if all(_finite(r.get("true_reward")) for r in rows):
-            rs = ", ".join(
-                f"{names.get(r['policy'], r['policy'])} {r['true_reward']:.3f}" for r in rows
-            )
+            rs = ", ".join(f"{name(r['policy'])} {r['true_reward']:.3f}" for r in rows)
             ses = [r["true_reward_se"] for r in rows if _finite(r.get("true_reward_se"))]
             se = f", SE over seeds ≤ {max(ses):.3f}" if ses else ""
             text += f"; mean r* {rs} (references {rows[0]['reference_reward']:.3f}{se})"
@@ -217,12 +218,13 @@ STYLE = (
 
 
 def table_page(title: str, caption: str, sentence: str, md: str, sources: Sequence[str]) -> str:
-    """One figure's table page for the report: title, caption, this run's sentence, the tables
+    """A table page for the report: title, caption, this run's sentence (if any), the tables
     and the files they come from."""
     files = ", ".join(f"<code>{html.escape(s)}</code>" for s in sources)
+    said = f"<p><b>{html.escape(sentence)}</b></p>" if sentence else ""
     return (
         f'<!doctype html><html><head><meta charset="utf-8"><title>{html.escape(title)}</title>'
         f"<style>{STYLE}</style></head><body><h2>{html.escape(title)}</h2>"
-        f"<p>{html.escape(caption)}</p><p><b>{html.escape(sentence)}</b></p>"
-        f"{markdown_html(md)}<p>Files: {files}.</p></body></html>\n"
+        f"<p>{html.escape(caption)}</p>{said}{markdown_html(md)}<p>Files: {files}.</p>"
+        "</body></html>\n"
     )

@@ -48,29 +48,29 @@ rule table_diagnostics:
             )
         ),
     output:
-        csv=report(
-            f"{R}/tables/{{diag}}.csv",
+        csv=f"{R}/tables/{{diag}}.csv",
+        md=f"{R}/tables/{{diag}}.md",
+        html=report(
+            f"{R}/tables/{{diag}}.html",
             caption="../report/diagnostics.rst",
             category="Tables",
-            labels=lambda wc: {
-                "figure": "Diagnostics: did every model learn?",
-                "table": (
-                    (
-                        "Figure 5 (control task)"
-                        if "fig5" in FIGURES and not CONTROL
-                        else "Figure 3"
-                    )
-                    if wc.diag == "diagnostics"
-                    else "Figures 6-8"
-                ),
-            },
+            labels=table_labels,  # rules/report.smk
         ),
-        md=f"{R}/tables/{{diag}}.md",
     log:
         f"{R}/logs/report/table_{{diag}}.log",
     wildcard_constraints:
         diag=r"diagnostics|diagnostics\.variants",
     conda:
         "../envs/report.yaml"
+    params:
+        title=lambda wc: (
+            (
+                "Figure 5, diagnostics: did every model learn? (control task)"
+                if "fig5" in FIGURES and not CONTROL
+                else "Figure 3, diagnostics: did every model learn?"
+            )
+            if wc.diag == "diagnostics"
+            else "Figures 6-8, diagnostics: did every model learn?"
+        ),
     script:
         "../scripts/table_diagnostics.py"

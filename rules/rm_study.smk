@@ -142,12 +142,7 @@ rule table_fig9:
     input:
         expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
     output:
-        csv=report(
-            f"{R}/tables/fig9.csv",
-            caption="../report/rm_table.rst",
-            category="Tables",
-            labels={"figure": _figures.RM_STUDY["fig9"]["title"], "table": "per RM"},
-        ),
+        csv=f"{R}/tables/fig9.csv",
         md=f"{R}/tables/fig9.md",
     log:
         f"{R}/logs/report/table_fig9.log",
@@ -172,15 +167,7 @@ rule table_bon:
             else bon_judgments(RM_SIZES, [FIG4_GENERATOR])(wc)
         ),
     output:
-        csv=report(
-            f"{R}/tables/{{fig}}.{{judge}}.csv",
-            caption="../report/rm_table.rst",
-            category="Tables",
-            labels=lambda wc: {
-                "figure": f"{_figures.RM_STUDY[wc.fig]['title']} ({wc.judge} judge)",
-                "table": "per RM and N" if wc.fig == "fig10" else "per size",
-            },
-        ),
+        csv=f"{R}/tables/{{fig}}.{{judge}}.csv",
         md=f"{R}/tables/{{fig}}.{{judge}}.md",
     log:
         f"{R}/logs/report/table_{{fig}}-{{judge}}.log",
@@ -202,16 +189,23 @@ rule table_bon:
 
 
 rule figure_rm_study:
-    """Figures 4, 9 and 10 (PDF and PNG) from their tables."""
+    """Figures 4, 9 and 10 (PDF and PNG) from their tables, and their table pages (HTML)."""
     input:
         csv=f"{R}/tables/{{name}}.csv",
+        md=f"{R}/tables/{{name}}.md",
     output:
         pdf=f"{R}/figures/{{name}}.pdf",
         png=report(
             f"{R}/figures/{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": _figures.rm_study_entry(wc.name)["title"]},
+            labels=report_labels,  # rules/report.smk
+        ),
+        html=report(
+            f"{R}/tables/{{name}}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=table_labels,
         ),
     log:
         f"{R}/logs/report/figure_{{name}}.log",
@@ -220,7 +214,8 @@ rule figure_rm_study:
     conda:
         "../envs/report.yaml"
     params:
-        title=lambda wc: _figures.rm_study_entry(wc.name)["title"],
+        kind=lambda wc: figure_kind(wc.name.split(".")[0]),
+        title=lambda wc: rm_study_title(wc.name),
         caption=lambda wc: _figures.rm_study_entry(wc.name)["caption"],
         bon_temperature=BON_T,
         sizes=RUN_SIZES,

@@ -50,7 +50,9 @@ def test_winrate_sentence_reads_the_differences_and_rstar(tmp_path):
     first = diffs.iloc[0]
     assert f"95% CI +{100 * first['ci_low']:.1f} to +{100 * first['ci_high']:.1f}" in text
     assert "above 0" in text and text.count("This run") == 1 and text.endswith(".")
-    assert "mean r* SFT 0.301, DPO 0.501," in text and "Online DPO (DPO) 0.821" in text  # r*, as judged
+    assert (
+        "mean r* SFT 0.301, DPO 0.501," in text and "Online DPO (DPO) 0.821" in text
+    )  # r*, as judged
 
 
 def test_a_difference_whose_interval_spans_zero_says_so(tmp_path):
