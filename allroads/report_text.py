@@ -86,8 +86,9 @@ def _paired(table: Rows, diffs: Rows, labels: dict | None, value: str, unit: str
         if d:
             level = f"{100 * d[0]['ci_level']:.0f}%"
             said = [
-                f"{name(r['policy'])} − {name(r['baseline'])} = {_signed(r['diff'])}{'' if i else f' {unit}'} ({level} CI "
-                f"{_signed(r['ci_low'])} to {_signed(r['ci_high'])}, "
+                f"{name(r['policy'])} − {name(r['baseline'])} = {_signed(r['diff'])}"
+                f"{'' if i else f' {unit}'} ({level} CI {_signed(r['ci_low'])} to "
+                f"{_signed(r['ci_high'])}, "
                 f"{_where(r['ci_low'], r['ci_high'])})"
                 for i, r in enumerate(d)
             ]
