@@ -172,6 +172,19 @@ def this_run(kind: str, csv_path: str, diffs_path: str | None = None, labels=Non
     return SENTENCES[kind](read_csv(csv_path), diffs, labels)
 
 
+def report_labels(wildcards, input, params) -> dict:
+    """A figure's labels in the report (``report(labels=...)``; Snakemake calls it when it makes
+    the report, after the figure's rule ran): its title, and this run's sentence read off its
+    table (params ``title``, ``kind`` and ``labels``; inputs ``csv`` and ``diffs``, if any)."""
+    sentence = this_run(params.kind, input.csv, input.get("diffs"), params.get("labels"))
+    return {"figure": sort_label(params.title), "this run": sentence}
+
+
+def table_labels(wildcards, params) -> dict:
+    """A table page's label in the report: its title (param ``title``)."""
+    return {"table": sort_label(params.title)}
+
+
 def sort_label(title: str) -> str:
     """``title`` with one more space before a one-digit figure number: the report lists its
     results sorted as text (Figure 10 before Figure 3); the space sorts first, and HTML shows

@@ -54,7 +54,7 @@ rule table_diagnostics:
             f"{R}/tables/{{diag}}.html",
             caption="../report/diagnostics.rst",
             category="Tables",
-            labels=table_labels,  # rules/report.smk
+            labels=_report_text.table_labels,  # rules/report.smk
         ),
     log:
         f"{R}/logs/report/table_{{diag}}.log",

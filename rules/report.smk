@@ -22,38 +22,10 @@ rule table:
         "../scripts/table.py"
 
 
-# ---- the report (`snakemake --report`): each figure under Figures, labelled by its title and
-# this run's sentence (allroads.report_text, read off its table when the report is made), and
-# its table page under Tables. The report lists labels sorted as text: report_text.sort_label.
+# The report (`snakemake --report`): each figure under Figures, labelled by its title and this
+# run's sentence (read off its table when the report is made), its table page under Tables
+# (allroads.report_text).
 from allroads import report_text as _report_text
-
-
-def figure_kind(fig):
-    """winrate | rouge | bon | rm_fit (allroads.report_text.SENTENCES)."""
-    if fig in _figures.FIGURES:
-        entry = _figures.FIGURES[fig]
-        return entry.get("kind", "rouge" if entry["metric"] == "rouge" else "winrate")
-    return _figures.RM_STUDY[fig].get("kind", "rm_fit" if fig == "fig9" else "bon")
-
-
-def rm_study_title(name):
-    """Figure 9's title, or Figure 4's or 10's with its judge (file stem ``fig10.oracle``)."""
-    fig, _, judge = name.partition(".")
-    title = _figures.RM_STUDY[fig]["title"]
-    return f"{title} ({judge} judge)" if judge else title
-
-
-def report_labels(wildcards, input, params):
-    """A figure's report labels: its title, and this run's sentence read off its table."""
-    sentence = _report_text.this_run(
-        params.kind, input.csv, input.get("diffs"), params.get("labels")
-    )
-    return {"figure": _report_text.sort_label(params.title), "this run": sentence}
-
-
-def table_labels(wildcards, params):
-    """A table page's report label: its figure's title."""
-    return {"table": _report_text.sort_label(params.title)}
 
 
 rule figure:
@@ -69,20 +41,20 @@ rule figure:
             f"{R}/figures/{{fig}}.{{metric}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=report_labels,
+            labels=_report_text.report_labels,
         ),
         html=report(
             f"{R}/tables/{{fig}}.{{metric}}.html",
             caption="../report/table.rst",
             category="Tables",
-            labels=table_labels,
+            labels=_report_text.table_labels,
         ),
     log:
         f"{R}/logs/report/figure-{{fig}}-{{metric}}.log",
     conda:
         "../envs/report.yaml"
     params:
-        kind=lambda wc: figure_kind(wc.fig),
+        kind=lambda wc: "rouge" if _figures.FIGURES[wc.fig]["metric"] == "rouge" else "winrate",
         policies=lambda wc: figure_policies(wc.fig),
         labels=lambda wc: figure_labels(wc.fig),
         title=lambda wc: figure_title(wc.fig, wc.metric),

@@ -199,13 +199,13 @@ rule figure_rm_study:
             f"{R}/figures/{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=report_labels,  # rules/report.smk
+            labels=_report_text.report_labels,  # rules/report.smk
         ),
         html=report(
             f"{R}/tables/{{name}}.html",
             caption="../report/table.rst",
             category="Tables",
-            labels=table_labels,
+            labels=_report_text.table_labels,
         ),
     log:
         f"{R}/logs/report/figure_{{name}}.log",
@@ -214,8 +214,9 @@ rule figure_rm_study:
     conda:
         "../envs/report.yaml"
     params:
-        kind=lambda wc: figure_kind(wc.name.split(".")[0]),
-        title=lambda wc: rm_study_title(wc.name),
+        kind=lambda wc: "rm_fit" if wc.name == "fig9" else "bon",
+        title=lambda wc: _figures.rm_study_entry(wc.name)["title"]
+        + (f" ({wc.name.partition('.')[2]} judge)" if "." in wc.name else ""),
         caption=lambda wc: _figures.rm_study_entry(wc.name)["caption"],
         bon_temperature=BON_T,
         sizes=RUN_SIZES,
