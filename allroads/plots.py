@@ -93,8 +93,8 @@ def paired_figure(
     has_r = "true_reward" in t and t["true_reward"].notna().all()
     n_seeds = int(table["n_seeds"].max())
     hp, hd = 0.32 * len(rows) + 0.9, 0.32 * max(len(comps), 1) + 0.9
-    fig = plt.figure(figsize=(WIDTH, hp + hd + 0.6))
-    grid = fig.add_gridspec(2, 2 if has_r else 1, height_ratios=[hp, hd], hspace=0.7, wspace=0.1)
+    fig = plt.figure(figsize=(WIDTH, hp + hd + 0.6), layout="constrained")
+    grid = fig.add_gridspec(2, 2 if has_r else 1, height_ratios=[hp, hd])
     ax_v = fig.add_subplot(grid[0, 0])
     if has_r:
         t = _se_bounds(t, "true_reward", "true_reward_se")
@@ -153,7 +153,8 @@ def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
     sizes = list(dict.fromkeys(table["size"]))
     t = table.assign(_row=table["rm"].map(lambda k: RM_LABELS.get(k, k)))
     rows = list(dict.fromkeys(t["_row"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(WIDTH, 0.4 * len(rows) + 1.6), sharey=True)
+    figsize = (WIDTH, 0.4 * len(rows) + 1.6)
+    fig, axes = plt.subplots(1, len(metrics), figsize=figsize, sharey=True, layout="constrained")
     for ax, m in zip(axes, metrics, strict=True):
         tm = _se_bounds(t, m, f"{m}_se")
         _dots(ax, rows, [(s, tm[tm["size"] == s]) for s in sizes], m, "_lo", "_hi", scale=1.0)
@@ -161,7 +162,7 @@ def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
         if m != "loglik" and _in_range(ax, 0.5):
             ax.axvline(0.5, color="grey", lw=0.8, ls="--")
     pairs, seeds = int(table["val_pairs"].max()), int(table["seeds"].max())
-    note = f"{pairs} held-out pairs, mean of {seeds} seed(s) ± s.e.; higher is better"
+    note = f"{pairs} held-out pairs, mean of {seeds} seed{'s' if seeds != 1 else ''} ± s.e.; higher is better"
     if len(sizes) > 1:
         axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                         title=note, title_fontsize=8)  # fmt: skip
@@ -184,13 +185,14 @@ def bon_curves(table: pd.DataFrame, outputs: list[str], title: str) -> None:
     kinds = sorted(set(table["rm"]), key=lambda k: list(RM_LABELS).index(k))
     has_r = "true_reward" in table and table["true_reward"].notna().all()
     rows = 2 if has_r else 1
-    fig, axes = plt.subplots(rows, len(panels), figsize=(min(WIDTH, 2.6 * len(panels) + 2.2),
-                             2.6 * rows + 0.6), squeeze=False, sharex=True)  # fmt: skip
+    figsize = (min(WIDTH, 2.6 * len(panels) + 2.2), 2.6 * rows + 0.6)
+    fig, axes = plt.subplots(rows, len(panels), figsize=figsize, squeeze=False, sharex="col",
+                             layout="constrained")  # fmt: skip
     for j, (size, gen) in enumerate(panels):
         sub = table[(table["size"] == size) & (table["generator"] == gen)]
         for i, kind in enumerate(kinds):
             g = sub[sub["rm"] == kind].sort_values("n")
-            x = g["n"] * 1.07 ** (i - (len(kinds) - 1) / 2)  # dodge on the log axis
+            x = g["n"] * 1.12 ** (i - (len(kinds) - 1) / 2)  # dodge on the log axis
             color = RM_COLORS.get(kind)
             yerr = [100 * (g["winrate"] - g["ci_low"]), 100 * (g["ci_high"] - g["winrate"])]
             axes[0, j].errorbar(x, 100 * g["winrate"], yerr=[e.clip(lower=0) for e in yerr],
@@ -222,7 +224,8 @@ def rm_size_bars(
     sizes = sorted(dict.fromkeys(table["size"]), key=lambda s: rank.get(s, len(rank)))
     rm_sizes = sorted(dict.fromkeys(table["rm_size"]), key=lambda s: rank.get(s, len(rank)))
     t = table.assign(_row=[f"policy {s}" for s in table["size"]])
-    fig, ax = plt.subplots(figsize=(0.75 * WIDTH, 0.45 * len(sizes) * len(rm_sizes) + 1.4))
+    figsize = (0.75 * WIDTH, 0.45 * len(sizes) * len(rm_sizes) + 1.4)
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
     groups = [(f"RM {r}", t[t["rm_size"] == r]) for r in rm_sizes]
     _dots(ax, [f"policy {s}" for s in sizes], groups, "winrate")
     n = int(table["n"].max())

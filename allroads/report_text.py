@@ -61,6 +61,15 @@ def _signed(x: float) -> str:
     return f"{100 * x:+.1f}".replace("-", "−")
 
 
+def _rank(order: dict, key: str) -> int:
+    """Position of ``key`` in ``order`` (SFT before DPO, the global RM first), else last."""
+    return list(order).index(key) if key in order else len(order)
+
+
+def _seeds(n: int) -> str:
+    return f"{n} seed{'s' if n != 1 else ''}"
+
+
 def _where(lo: float, hi: float) -> str:
     if lo > 0:
         return "above 0"
@@ -81,7 +90,7 @@ def _paired(table: Rows, diffs: Rows, labels: dict | None, value: str, unit: str
     for size in _sizes(table):
         rows = [r for r in table if r["size"] == size]
         seeds = max(int(r["n_seeds"]) for r in rows)
-        head = f"on {size} ({seeds} seed{'s' if seeds > 1 else ''})"
+        head = f"on {size} ({_seeds(seeds)})"
         d = [r for r in diffs if r["size"] == size]
         if d:
             level = f"{100 * d[0]['ci_level']:.0f}%"
@@ -121,10 +130,11 @@ def bon(table: Rows, diffs: Rows | None = None, labels: dict | None = None) -> s
     ns = sorted({int(r["n"]) for r in table})
     parts = []
     if len(ns) > 1:
-        for size, gen in dict.fromkeys((r["size"], r["generator"]) for r in table):
+        panels = dict.fromkeys((r["size"], r["generator"]) for r in table)
+        for size, gen in sorted(panels, key=lambda p: (p[0], _rank(LABELS, p[1]))):
             sub = [r for r in table if r["size"] == size and r["generator"] == gen]
             curves = []
-            for kind in dict.fromkeys(r["rm"] for r in sub):
+            for kind in sorted({r["rm"] for r in sub}, key=lambda k: _rank(RM_LABELS, k)):
                 w = {int(r["n"]): r["winrate"] for r in sub if r["rm"] == kind}
                 lo, hi = min(w), max(w)
                 curves.append(f"{RM_LABELS.get(kind, kind)} {_pct(w[lo])}% → {_pct(w[hi])}%")
@@ -146,12 +156,12 @@ def rm_fit(table: Rows, diffs: Rows | None = None, labels: dict | None = None) -
     for size in _sizes(table):
         sub = sorted((r for r in table if r["size"] == size), key=lambda r: -r["loglik"])
         fits = ", ".join(
-            f"{RM_LABELS.get(r['rm'], r['rm'])} {r['loglik']:.3f}"
+            f"{RM_LABELS.get(r['rm'], r['rm'])} {r['loglik']:.3f}".replace("-", "−")
             + (f" ± {r['loglik_se']:.3f}" if _finite(r.get("loglik_se")) else "")
             for r in sub
         )
         order = " > ".join(RM_LABELS.get(r["rm"], r["rm"]).removesuffix(" RM") for r in sub)
-        n = f"{int(sub[0]['val_pairs'])} held-out pairs, {int(sub[0]['seeds'])} seed(s)"
+        n = f"{int(sub[0]['val_pairs'])} held-out pairs, {_seeds(int(sub[0]['seeds']))}"
         parts.append(f"{size} ({n}): log-likelihood {fits}, so {order}")
     return "This run: " + "; ".join(parts) + "."
 
