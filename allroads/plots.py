@@ -162,7 +162,8 @@ def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
         if m != "loglik" and _in_range(ax, 0.5):
             ax.axvline(0.5, color="grey", lw=0.8, ls="--")
     pairs, seeds = int(table["val_pairs"].max()), int(table["seeds"].max())
-    note = f"{pairs} held-out pairs, mean of {seeds} seed{'s' if seeds != 1 else ''} ± s.e.; higher is better"
+    note = f"{pairs} held-out pairs, mean of {seeds} seed{'s' if seeds != 1 else ''} ± s.e."
+    note += "; higher is better"
     if len(sizes) > 1:
         axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
                         title=note, title_fontsize=8)  # fmt: skip
