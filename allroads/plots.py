@@ -10,6 +10,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
 from .report_text import LABELS, RM_LABELS  # noqa: E402
@@ -49,6 +50,7 @@ def _dots(ax, names, groups, value, lo="ci_low", hi="ci_high", scale=100.0) -> N
                         capsize=3, color=color, label=label if i == 0 else None)  # fmt: skip
     ax.set_yticks(range(len(names)), names)
     ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # narrow panels: labels apart
     ax.grid(axis="x", color="0.9")
 
 
@@ -120,7 +122,7 @@ def paired_figure(
         ax_r.tick_params(labelleft=False)
         ax_r.set_title("true reward r* (hidden)", fontsize=9, loc="left")
         ref = float(t["reference_reward"].mean())
-        note = "± SE over seeds"
+        note = "± SE over seeds" if n_seeds > 1 else "one seed: no SE"
         if _in_range(ax_r, ref):
             ax_r.axvline(ref, color="grey", lw=0.8, ls="--")
             note += "\ndashed: the references' r*"
@@ -158,6 +160,7 @@ def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
     for ax, m in zip(axes, metrics, strict=True):
         tm = _se_bounds(t, m, f"{m}_se")
         _dots(ax, rows, [(s, tm[tm["size"] == s]) for s in sizes], m, "_lo", "_hi", scale=1.0)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))  # three panels in one width
         ax.set_title(names[m], fontsize=9)
         if m != "loglik" and _in_range(ax, 0.5):
             ax.axvline(0.5, color="grey", lw=0.8, ls="--")

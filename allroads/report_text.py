@@ -205,6 +205,12 @@ def sort_label(title: str) -> str:
 # --------------------------------------------------------------------------- table pages
 
 
+def _td(cell: str) -> str:
+    """A table cell, numbers (and intervals) right-aligned, names left."""
+    num = re.match(r"^[\[(]?[-+−]?\d", cell) is not None
+    return f'<td class="{"n" if num else "t"}">{html.escape(cell)}</td>'
+
+
 def markdown_html(md: str) -> str:
     """Our tables' markdown (pipe tables and plain lines, allroads.winrate.to_markdown and
     friends) as HTML. Hand-written: the report's environment has no markdown package, and
@@ -214,10 +220,8 @@ def markdown_html(md: str) -> str:
     def flush():
         if rows:
             head, body = rows[0], [r for r in rows[2:]]
-            th = "".join(f"<th>{html.escape(c)}</th>" for c in head)
-            trs = "".join(
-                "<tr>" + "".join(f"<td>{html.escape(c)}</td>" for c in r) + "</tr>" for r in body
-            )
+            th = "".join(f"<th>{html.escape(c)}</th>" for c in head)  # left: the CSS
+            trs = "".join("<tr>" + "".join(_td(c) for c in r) + "</tr>" for r in body)
             out.append(f"<table><thead><tr>{th}</tr></thead><tbody>{trs}</tbody></table>")
             rows.clear()
 
@@ -235,8 +239,8 @@ def markdown_html(md: str) -> str:
 STYLE = (
     "body{font-family:system-ui,sans-serif;font-size:14px;margin:1.2em;color:#222}"
     "table{border-collapse:collapse;margin:.6em 0 1.2em}"
-    "th,td{border-bottom:1px solid #ddd;padding:.25em .7em;text-align:right;white-space:nowrap}"
-    "th{background:#f3f3f3}td:nth-child(-n+2),th:nth-child(-n+2){text-align:left}"
+    "th,td{border-bottom:1px solid #ddd;padding:.25em .7em;white-space:nowrap;text-align:left}"
+    "th{background:#f3f3f3;white-space:normal;vertical-align:bottom}td.n{text-align:right}"
     "p{max-width:60em;line-height:1.4}"
 )
 

@@ -102,8 +102,8 @@ def test_the_table_page_shows_the_numbers_of_the_markdown_table(tmp_path):
     page = report_text.table_page("Figure 3: x", "cap", "This run: y.",
                                   (tmp_path / "t.md").read_text(), ["t.csv"])  # fmt: skip
     assert page.count("<table>") == 2  # the policies, then the differences
-    assert f"<td>{100 * summary['winrate'].iloc[1]:.1f} ± " in page
-    assert "<td>online-dpo − dpo</td>" in page
+    assert f">{100 * summary['winrate'].iloc[1]:.1f} ± " in page
+    assert '<td class="t">online-dpo − dpo</td>' in page
 
 
 def test_the_figure_draws_the_differences_and_rstar(tmp_path):
