@@ -4,7 +4,6 @@ comparison each one exists for."""
 
 import random
 
-import pandas as pd
 import pytest
 
 from allroads import plots, report_text, winrate
@@ -117,4 +116,17 @@ def test_the_figure_draws_the_differences_and_rstar(tmp_path):
     assert len(diff_ax.get_yticklabels()) == len(diffs)  # one row per comparison
     assert any(line.get_xdata()[0] == 0 for line in diff_ax.get_lines())  # the zero line
     assert out.stat().st_size > 1000
-    assert pd.read_csv(tmp_path / "t.csv").shape[0] == len(rate)
+
+
+def test_the_report_labels_a_figure_with_its_title_and_sentence(tmp_path):
+    """What Snakemake calls when it makes the report (report(labels=...)), with the rule's
+    own input and params."""
+    from snakemake.iocontainers import Namedlist
+
+    tables(tmp_path, {"dpo": 0.5, "online-dpo": 0.8}, [["online-dpo", "dpo"]])
+    inp = Namedlist(fromdict={"csv": str(tmp_path / "t.csv"), "diffs": str(tmp_path / "d.csv")})
+    params = Namedlist(fromdict={"kind": "winrate", "title": "Figure 3: x", "labels": {}})
+    labels = report_text.report_labels(None, inp, params)
+    assert labels["figure"] == "Figure  3: x"
+    assert labels["this run"].startswith("This run: on toy-m (3 seeds), Online DPO (DPO) − DPO")
+    assert report_text.table_labels(None, params) == {"table": "Figure  3: x"}
