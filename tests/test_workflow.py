@@ -392,7 +392,7 @@ def test_variants_end_to_end(tmp_path):
     assert rc == 0, out[-3000:]
     html = (tmp_path / "report.html").read_text()
     for needle in ("Figure 6: ROUGE-L F1 as the reward", "Figure 7", "Figure 8", "Figure 3",
-                   "The paper predicts", "This run: on toy-xs (1 seed), Online DPO (DPO) − DPO",
+                   "The paper predicts", "This run: on toy-xs (1 seed), Online DPO (DPO)",
                    "fig6.rouge.html", "ROUGE-L F1 points"):  # fmt: skip
         assert needle in html, needle
     # the landing page lists the figures in the order of their numbers
