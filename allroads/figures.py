@@ -15,7 +15,8 @@ run:" sentence per ``kind``) and a ``kind``, which says which rules build it and
   ``sizes``), the ``generators`` (a config key under ``rm_study.bon``), the RM ``rm_kinds``
   (``None`` = config ``rm_study.kinds``), the Ns (``n``: ``all`` or ``max``), ``same_size``
   (each policy size ranked by RMs of its own size only), the markdown table's ``table_title``
-  and the figure's ``plot`` (a function of allroads.plots) and ``plot_title``.
+  and the figure's ``plot`` (a function of allroads.plots) and ``plot_title`` (its title in the
+  file: ``{title}`` the report's, ``{t}`` the samples' temperature).
 * ``rm_fit`` -- the held-out fit of every RM kind (table_fig9-style table, ``plot``).
 
 Which figures a run builds: config ``figures`` (default [fig3]) and ``rm_study.figures``
@@ -140,7 +141,6 @@ FIGURES: dict[str, dict] = {
         "title": "Figure 9: held-out fit of each reward model",
         "kind": "rm_fit",
         "plot": "rm_fit_bars",
-        "table_label": "per RM",
         "caption": (
             "Bradley–Terry log-likelihood (and accuracy) of the held-out preference labels "
             "(pft_val) under the global RM, the local RM (reference-free DPO, β = 1/H) and the "
@@ -158,9 +158,8 @@ FIGURES: dict[str, dict] = {
         "n": "all",
         "same_size": True,
         "table_title": "Figure 10: Best-of-N winrate against the reference (RM size = policy size)",
-        "table_label": "per RM and N",
         "plot": "bon_curves",
-        "plot_title": "Best-of-N (T = {t}), {judge} judge",
+        "plot_title": "{title}, samples at T = {t}",
         "caption": (
             "Each RM picks its best of the first N of 25 samples per evaluation prompt (from SFT "
             "or offline DPO); the pick is judged against the reference (bars: 95% paired-"
@@ -178,9 +177,8 @@ FIGURES: dict[str, dict] = {
         "n": "max",
         "same_size": False,
         "table_title": "Figure 4: Best-of-{n} winrate, global RM size x policy size",
-        "table_label": "per size",
         "plot": "rm_size_bars",
-        "plot_title": "Best-of-{n} (T = {t}) by global RM size, {judge} judge",
+        "plot_title": "{title}, samples at T = {t}",
         "caption": (
             "Best-of-25 winrate of each policy size's SFT samples ranked by the global RM of "
             "each size. The paper: the policy's size matters more than the RM's."

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import matplotlib
@@ -9,164 +10,231 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.ticker import MaxNLocator  # noqa: E402
 
 from .io import atomic_path  # noqa: E402
+from .report_text import LABELS, RM_LABELS  # noqa: E402
 
-LABELS = {
-    "sft": "SFT",
-    "dpo": "DPO",
-    "dpo2x": "DPO (2x)",
-    "online-sft": "Online DPO (SFT)",
-    "online-dpo": "Online DPO (DPO)",
-    "online-dpo2x": "Online DPO (DPO 2x)",
-}
+RM_COLORS = {"global": "tab:blue", "local": "tab:orange", "dpo": "tab:green"}
+SIZE_COLORS = ["tab:blue", "tab:orange", "tab:green", "tab:red", "tab:purple", "tab:brown"]
+WIDTH = 7.5  # inches: at 150 dpi the report shows it at its size, 9-10 pt text stays readable
 
 
-def winrate_bars(
+def _save(fig, outputs: list[str]) -> None:
+    """Every figure: its title and legends inside the file (bbox tight), atomically."""
+    for out in outputs:
+        with atomic_path(out) as tmp:
+            fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150, bbox_inches="tight")
+    plt.close(fig)
+
+
+def _title(fig, title: str) -> None:
+    fig.suptitle("\n".join(textwrap.wrap(title, 80)), fontsize=11)
+
+
+def _dots(ax, names, groups, value, lo="ci_low", hi="ci_high", scale=100.0) -> None:
+    """Horizontal dot plot: one row per name in ``names`` (top to bottom; a frame's ``_row``),
+    one dot per (label, frame) in ``groups`` (model sizes) at ``scale`` × column ``value`` with
+    the interval from column ``lo`` to ``hi``; a row absent from a group is skipped."""
+    k = len(groups)
+    for g, (label, sub) in enumerate(groups):
+        color = SIZE_COLORS[g % len(SIZE_COLORS)]
+        for i, name in enumerate(names):
+            rows = sub[sub["_row"] == name]
+            if rows.empty:
+                continue
+            r = rows.iloc[0]
+            y = i + (g - (k - 1) / 2) * 0.8 / k if k > 1 else i
+            v, a, b = (scale * r[c] for c in (value, lo, hi))
+            ax.errorbar([v], [y], xerr=[[max(v - a, 0)], [max(b - v, 0)]], fmt="o", ms=5,
+                        capsize=3, color=color, label=label if i == 0 else None)  # fmt: skip
+    ax.set_yticks(range(len(names)), names)
+    ax.set_ylim(len(names) - 0.5, -0.5)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4))  # narrow panels: labels apart
+    ax.grid(axis="x", color="0.9")
+
+
+def _se_bounds(df: pd.DataFrame, value: str, se: str) -> pd.DataFrame:
+    """``df`` with ``_lo``/``_hi``: ``value`` ± ``se`` (none where the SE is undefined)."""
+    e = df[se].fillna(0)
+    return df.assign(_lo=df[value] - e, _hi=df[value] + e)
+
+
+def _in_range(ax, v: float) -> bool:
+    a, b = ax.get_xlim()
+    return a <= v <= b
+
+
+def paired_figure(
     table: pd.DataFrame,
+    diffs: pd.DataFrame,
     policies: list[str],
     outputs: list[str],
     title: str,
     labels: dict[str, str] | None = None,
-    ylabel: str | None = None,
-    reference_line: bool = True,
-) -> None:
-    """Grouped bars: one group per model size, one bar per policy (named by ``labels``, else
-    LABELS). Error bars: the 95% paired bootstrap interval over prompts (``ci_low``/``ci_high``)
-    when the table has it, else the SE over seeds. ``ylabel``/``reference_line``: for a score
-    other than a winrate against the reference (ROUGE-L), no 50% line."""
+    value: str = "winrate",
+    xlabel: str = "winrate vs. reference (%)",
+    reference: float | None = 50.0,
+    unit: str = "points",
+):
+    """Figures 3 and 5-8: what each policy scores (``value`` × 100, 95% paired-bootstrap
+    interval over prompts), the paired differences the figure claims (``diffs``: Δ × 100 with
+    its own interval, and the zero line), and the hidden reward r* ± SE over seeds where the
+    table has it (the toy task's oracle judge). One dot colour per model size. ``reference``:
+    the value of "as good as the reference", drawn when it falls in the plotted range; ``unit``
+    of a difference. Returns the (closed) figure."""
     names = {**LABELS, **(labels or {})}
-    has_ci = "ci_low" in table
     sizes = list(dict.fromkeys(table["size"]))
-    fig, ax = plt.subplots(figsize=(3.8 + 1.3 * len(policies) * len(sizes) / 2, 3.6))
-    width = 0.8 / len(policies)
-    for i, pol in enumerate(policies):
-        sub = table[table["policy"] == pol].set_index("size").reindex(sizes)
-        xs = [j + (i - (len(policies) - 1) / 2) * width for j in range(len(sizes))]
-        if has_ci:
-            yerr = [100 * (sub["winrate"] - sub["ci_low"]), 100 * (sub["ci_high"] - sub["winrate"])]
-            yerr = [e.fillna(0).clip(lower=0) for e in yerr]
-        else:
-            yerr = 100 * sub["se_seeds"].fillna(0)
-        ax.bar(xs, 100 * sub["winrate"], width, yerr=yerr, capsize=3, label=names.get(pol, pol))
-    ax.set_xticks(range(len(sizes)), sizes)
-    ax.set_ylabel(ylabel or "winrate vs. reference (%)")
-    ax.set_title(title, fontsize=10)
-    if reference_line:
-        ax.axhline(50, color="grey", lw=0.8, ls="--", label="50%: as good as the reference")
-    n_seeds = int(table["n_seeds"].max())
-    bars = "95% CI (prompts)" if has_ci else "± SE"
-    ax.legend(  # beside the axes: no bar, error bar or the 50% line runs through it
-        fontsize=8, frameon=False, title=f"{n_seeds} seed{'s' if n_seeds > 1 else ''}, mean, {bars}", title_fontsize=8,
-        loc="upper left", bbox_to_anchor=(1.01, 1.0), borderaxespad=0.0, alignment="left",
+    rows = [names.get(p, p) for p in policies if p in set(table["policy"])]
+    t = table.assign(_row=table["policy"].map(lambda p: names.get(p, p)))
+    d = diffs.assign(
+        _row=[f"{names.get(a, a)} − {names.get(b, b)}" for a, b in
+              zip(diffs["policy"], diffs["baseline"], strict=True)]
     )  # fmt: skip
-    fig.tight_layout()
-    for out in outputs:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150)
-    plt.close(fig)
+    comps = list(dict.fromkeys(d["_row"]))
+    has_r = "true_reward" in t and t["true_reward"].notna().all()
+    n_seeds = int(table["n_seeds"].max())
+    hp, hd = 0.32 * len(rows) + 0.9, 0.32 * max(len(comps), 1) + 0.9
+    fig = plt.figure(figsize=(WIDTH, hp + hd + 0.6), layout="constrained")
+    grid = fig.add_gridspec(2, 2 if has_r else 1, height_ratios=[hp, hd])
+    ax_v = fig.add_subplot(grid[0, 0])
+    if has_r:
+        t = _se_bounds(t, "true_reward", "true_reward_se")
+    groups = [(s, t[t["size"] == s]) for s in sizes]
+    if "ci_low" in t:
+        _dots(ax_v, rows, groups, value)
+        bars = "95% CI over prompts"
+    else:  # a table without the bootstrap
+        t = _se_bounds(t, value, "se_seeds")
+        groups = [(s, t[t["size"] == s]) for s in sizes]
+        _dots(ax_v, rows, groups, value, "_lo", "_hi")
+        bars = "± SE over seeds"
+    ax_v.set_title(xlabel, fontsize=9, loc="left")
+    seeds = f"mean of {n_seeds} seed{'s' if n_seeds > 1 else ''}"
+    note = f"{bars}, {seeds}" + (f" ({sizes[0]})" if len(sizes) == 1 else "")
+    if reference is not None and _in_range(ax_v, reference):
+        ax_v.axvline(reference, color="grey", lw=0.8, ls="--")
+        note += "\ndashed: as good as the reference"
+    ax_v.set_xlabel(note, fontsize=8)
+    if has_r:
+        ax_r = fig.add_subplot(grid[0, 1], sharey=ax_v)
+        _dots(ax_r, rows, groups, "true_reward", "_lo", "_hi", scale=1.0)
+        ax_r.tick_params(labelleft=False)
+        ax_r.set_title("true reward r* (hidden)", fontsize=9, loc="left")
+        ref = float(t["reference_reward"].mean())
+        note = "± SE over seeds" if n_seeds > 1 else "one seed: no SE"
+        if _in_range(ax_r, ref):
+            ax_r.axvline(ref, color="grey", lw=0.8, ls="--")
+            note += "\ndashed: the references' r*"
+        ax_r.set_xlabel(note, fontsize=8)
+    ax_d = fig.add_subplot(grid[1, :])
+    if comps:
+        _dots(ax_d, comps, [(s, d[d["size"] == s]) for s in sizes], "diff")
+    ax_d.axvline(0, color="black", lw=0.9)
+    ax_d.set_title(f"paired difference ({unit}): right of 0, the first is better",
+                   fontsize=9, loc="left")  # fmt: skip
+    ax_d.set_xlabel("95% CI over prompts (paired bootstrap)", fontsize=8)
+    if len(sizes) > 1:  # below everything: no dot or interval runs through it
+        fig.legend(*ax_v.get_legend_handles_labels(), fontsize=8, frameon=False, title=seeds,
+                   title_fontsize=8, loc="upper center", bbox_to_anchor=(0.5, 0.0),
+                   ncol=len(sizes))  # fmt: skip
+    _title(fig, title)
+    _save(fig, outputs)
+    return fig
 
 
 # --------------------------------------------------------------------------- the RM study
 
-RM_LABELS = {"global": "Global RM", "local": "Local RM", "dpo": "DPO RM"}
-RM_COLORS = {"global": "tab:blue", "local": "tab:orange", "dpo": "tab:green"}
 
-
-def _save(fig, outputs: list[str]) -> None:
-    fig.tight_layout()
-    for out in outputs:
-        with atomic_path(out) as tmp:
-            fig.savefig(tmp, format=Path(out).suffix.lstrip("."), dpi=150)
-    plt.close(fig)
-
-
-def rm_fit_bars(table: pd.DataFrame, outputs: list[str]) -> None:
-    """Figure 9: held-out Bradley–Terry log-likelihood and accuracy of each RM kind, grouped by
-    model size; error bars ± s.e. over seeds."""
+def rm_fit_bars(table: pd.DataFrame, outputs: list[str], title: str) -> None:
+    """Figure 9: held-out Bradley–Terry log-likelihood and accuracy of each RM kind, a row per
+    RM kind, one dot colour per model size; ± s.e. over seeds. Accuracies: 0.5 is chance."""
     metrics = [m for m in ("loglik", "acc_labels", "acc_rstar") if m in table]
     names = {"loglik": "BT log-likelihood", "acc_labels": "accuracy (labels)",
              "acc_rstar": "accuracy (r*)"}  # fmt: skip
     sizes = list(dict.fromkeys(table["size"]))
-    kinds = list(dict.fromkeys(table["rm"]))
-    fig, axes = plt.subplots(1, len(metrics), figsize=(3.2 * len(metrics) + 1.5, 3.2))
-    width = 0.8 / len(kinds)
+    t = table.assign(_row=table["rm"].map(lambda k: RM_LABELS.get(k, k)))
+    rows = list(dict.fromkeys(t["_row"]))
+    figsize = (WIDTH, 0.4 * len(rows) + 1.6)
+    fig, axes = plt.subplots(1, len(metrics), figsize=figsize, sharey=True, layout="constrained")
     for ax, m in zip(axes, metrics, strict=True):
-        for i, k in enumerate(kinds):
-            sub = table[table["rm"] == k].set_index("size").reindex(sizes)
-            xs = [j + (i - (len(kinds) - 1) / 2) * width for j in range(len(sizes))]
-            ax.bar(xs, sub[m], width, yerr=sub[f"{m}_se"].fillna(0), capsize=3,
-                   label=RM_LABELS.get(k, k), color=RM_COLORS.get(k))  # fmt: skip
-        ax.set_xticks(range(len(sizes)), sizes)
-        ax.set_title(names[m], fontsize=10)
-        if m != "loglik":
-            ax.set_ylim(0.4, 1.0)
-            ax.axhline(0.5, color="grey", lw=0.8, ls="--")
-    pairs = int(table["val_pairs"].max())
-    seeds = int(table["seeds"].max())
-    axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                    title=f"{pairs} pairs, {seeds} seed(s), ± s.e.", title_fontsize=8)  # fmt: skip
+        tm = _se_bounds(t, m, f"{m}_se")
+        _dots(ax, rows, [(s, tm[tm["size"] == s]) for s in sizes], m, "_lo", "_hi", scale=1.0)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=3))  # three panels in one width
+        ax.set_title(names[m], fontsize=9)
+        if m != "loglik" and _in_range(ax, 0.5):
+            ax.axvline(0.5, color="grey", lw=0.8, ls="--")
+    pairs, seeds = int(table["val_pairs"].max()), int(table["seeds"].max())
+    note = f"{pairs} held-out pairs, mean of {seeds} seed{'s' if seeds != 1 else ''} ± s.e."
+    note += "; higher is better"
+    if len(sizes) > 1:
+        axes[-1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
+                        title=note, title_fontsize=8)  # fmt: skip
+    else:
+        fig.supxlabel(f"{sizes[0]}: {note}", fontsize=8)
+    _title(fig, title)
     _save(fig, outputs)
 
 
 def bon_curves(table: pd.DataFrame, outputs: list[str], title: str) -> None:
-    """Figure 10: BoN winrate against N, one panel per (size, generator), a line per RM kind;
-    error bars: the 95% paired-bootstrap interval over prompts. A second row shows r* when
-    the table has it."""
+    """Figure 10: BoN winrate against N, one panel per (size, generator), a line per RM kind,
+    error bars the 95% paired-bootstrap interval over prompts. A second row shows r* ± SE over
+    seeds when the table has it. The RM kinds sit side by side at each N (no bar hides
+    another)."""
     gen_order = {g: i for i, g in enumerate(LABELS)}  # SFT first, as in the paper
     panels = sorted(
         set(zip(table["size"], table["generator"], strict=True)),
         key=lambda p: (p[0], gen_order.get(p[1], 99)),
     )
-    has_r = "true_reward" in table
+    kinds = sorted(set(table["rm"]), key=lambda k: list(RM_LABELS).index(k))
+    has_r = "true_reward" in table and table["true_reward"].notna().all()
     rows = 2 if has_r else 1
-    fig, axes = plt.subplots(rows, len(panels), figsize=(3.4 * len(panels) + 1.5, 3.0 * rows),
-                             squeeze=False)  # fmt: skip
+    figsize = (min(WIDTH, 2.6 * len(panels) + 2.2), 2.6 * rows + 0.6)
+    fig, axes = plt.subplots(rows, len(panels), figsize=figsize, squeeze=False, sharex="col",
+                             layout="constrained")  # fmt: skip
     for j, (size, gen) in enumerate(panels):
         sub = table[(table["size"] == size) & (table["generator"] == gen)]
-        for kind in sorted(set(sub["rm"]), key=lambda k: list(RM_LABELS).index(k)):
+        for i, kind in enumerate(kinds):
             g = sub[sub["rm"] == kind].sort_values("n")
+            x = g["n"] * 1.12 ** (i - (len(kinds) - 1) / 2)  # dodge on the log axis
             color = RM_COLORS.get(kind)
             yerr = [100 * (g["winrate"] - g["ci_low"]), 100 * (g["ci_high"] - g["winrate"])]
-            axes[0, j].errorbar(g["n"], 100 * g["winrate"], yerr=[e.clip(lower=0) for e in yerr],
-                                marker="o", capsize=3, label=RM_LABELS.get(kind, kind),
+            axes[0, j].errorbar(x, 100 * g["winrate"], yerr=[e.clip(lower=0) for e in yerr],
+                                marker="o", ms=4, capsize=2, label=RM_LABELS.get(kind, kind),
                                 color=color)  # fmt: skip
             if has_r:
-                axes[1, j].errorbar(g["n"], g["true_reward"], yerr=g["true_reward_se"].fillna(0),
-                                    marker="o", capsize=3, color=color)  # fmt: skip
+                axes[1, j].errorbar(x, g["true_reward"], yerr=g["true_reward_se"].fillna(0),
+                                    marker="o", ms=4, capsize=2, color=color)  # fmt: skip
         axes[0, j].set_title(f"{size}, samples from {LABELS.get(gen, gen)}", fontsize=9)
-        for ax in axes[:, j]:
-            ax.set_xscale("log")
-            ax.set_xticks(sorted(sub["n"].unique()), [str(n) for n in sorted(sub["n"].unique())])
-            ax.set_xlabel("N")
-    axes[0, 0].set_ylabel("winrate vs. reference (%)")
+        ns = sorted(sub["n"].unique())
+        axes[-1, j].set_xscale("log")
+        axes[-1, j].set_xticks(ns, [str(n) for n in ns])
+        axes[-1, j].minorticks_off()
+        axes[-1, j].set_xlabel("N")
+    axes[0, 0].set_ylabel("winrate vs. reference (%)\n95% CI over prompts", fontsize=9)
     if has_r:
-        axes[1, 0].set_ylabel("true reward r*")
-    axes[0, -1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-                       title="95% CI (prompts)", title_fontsize=8)  # fmt: skip
-    fig.suptitle(title, fontsize=10)
+        axes[1, 0].set_ylabel("true reward r*\n± SE over seeds", fontsize=9)
+    axes[0, -1].legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0))
+    _title(fig, title)
     _save(fig, outputs)
 
 
 def rm_size_bars(
     table: pd.DataFrame, outputs: list[str], title: str, order: list[str] | None = None
 ) -> None:
-    """Figure 4: BoN winrate per policy size (groups), one bar per global RM size, sizes in
-    ``order`` (the config's); error bars: the 95% paired-bootstrap interval over prompts."""
+    """Figure 4: BoN winrate per policy size (rows), one dot colour per global RM size, sizes
+    in ``order`` (the config's); the 95% paired-bootstrap interval over prompts."""
     rank = {s: i for i, s in enumerate(order or [])}
     sizes = sorted(dict.fromkeys(table["size"]), key=lambda s: rank.get(s, len(rank)))
     rm_sizes = sorted(dict.fromkeys(table["rm_size"]), key=lambda s: rank.get(s, len(rank)))
-    fig, ax = plt.subplots(figsize=(3.0 + 1.0 * len(sizes) * len(rm_sizes) / 2, 3.4))
-    width = 0.8 / len(rm_sizes)
-    for i, r in enumerate(rm_sizes):
-        sub = table[table["rm_size"] == r].set_index("size").reindex(sizes)
-        xs = [j + (i - (len(rm_sizes) - 1) / 2) * width for j in range(len(sizes))]
-        yerr = [100 * (sub["winrate"] - sub["ci_low"]), 100 * (sub["ci_high"] - sub["winrate"])]
-        ax.bar(xs, 100 * sub["winrate"], width, yerr=[e.fillna(0).clip(lower=0) for e in yerr],
-               capsize=3, label=f"RM {r}")  # fmt: skip
-    ax.set_xticks(range(len(sizes)), [f"policy {s}" for s in sizes])
-    ax.set_ylabel("BoN winrate vs. reference (%)")
-    ax.set_title(title, fontsize=9)
+    t = table.assign(_row=[f"policy {s}" for s in table["size"]])
+    figsize = (0.75 * WIDTH, 0.45 * len(sizes) * len(rm_sizes) + 1.4)
+    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
+    groups = [(f"RM {r}", t[t["rm_size"] == r]) for r in rm_sizes]
+    _dots(ax, [f"policy {s}" for s in sizes], groups, "winrate")
+    n = int(table["n"].max())
+    ax.set_xlabel(f"Best-of-{n} winrate vs. reference (%), 95% CI over prompts", fontsize=8)
     ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1.0),
-              title="95% CI (prompts)", title_fontsize=8)  # fmt: skip
+              title="global RM size", title_fontsize=8)  # fmt: skip
+    _title(fig, title)
     _save(fig, outputs)

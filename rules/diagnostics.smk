@@ -38,21 +38,24 @@ rule table_diagnostics:
     input:
         PLAN.diagnostics_inputs,  # and the RM study's held-out fit (rules/rm_study.smk)
     output:
-        csv=report(
-            f"{R}/tables/{{diag}}.csv",
+        csv=f"{R}/tables/{{diag}}.csv",
+        md=f"{R}/tables/{{diag}}.md",
+        html=report(
+            f"{R}/tables/{{diag}}.html",
             caption="../report/diagnostics.rst",
             category="Tables",
-            labels=lambda wc: {
-                "figure": "Diagnostics: did every model learn?",
-                "table": PLAN.chain_label if wc.diag == "diagnostics" else "Figures 6-8",
-            },
+            labels=_report_text.table_labels,  # rules/report.smk
         ),
-        md=f"{R}/tables/{{diag}}.md",
     log:
         f"{R}/logs/report/table_{{diag}}.log",
     wildcard_constraints:
         diag=r"diagnostics|diagnostics\.variants",
     conda:
         "../envs/report.yaml"
+    params:
+        title=lambda wc: (
+            f"{PLAN.chain_label if wc.diag == 'diagnostics' else 'Figures 6-8'}, "
+            "diagnostics: did every model learn?"
+        ),
     script:
         "../scripts/table_diagnostics.py"

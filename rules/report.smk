@@ -5,26 +5,10 @@ rule table:
     input:
         judgments=PLAN.figure_eval_files,
     output:
-        csv=report(
-            f"{R}/tables/{{fig}}.{{metric}}.csv",
-            caption="../report/table.rst",
-            category="Tables",
-            labels=lambda wc: {
-                "figure": _figures.title(wc.fig, wc.metric),
-                "table": "per policy",
-            },
-        ),
+        csv=f"{R}/tables/{{fig}}.{{metric}}.csv",
         md=f"{R}/tables/{{fig}}.{{metric}}.md",
         per_seed=f"{R}/tables/{{fig}}.{{metric}}.per_seed.csv",
-        diffs=report(
-            f"{R}/tables/{{fig}}.{{metric}}.diffs.csv",
-            caption="../report/table.rst",
-            category="Tables",
-            labels=lambda wc: {
-                "figure": _figures.title(wc.fig, wc.metric),
-                "table": "differences",
-            },
-        ),
+        diffs=f"{R}/tables/{{fig}}.{{metric}}.diffs.csv",
     log:
         f"{R}/logs/report/table-{{fig}}-{{metric}}.log",
     conda:
@@ -38,24 +22,39 @@ rule table:
         "../scripts/table.py"
 
 
+# The report (`snakemake --report`): each figure under Figures, labelled by its title and this
+# run's sentence (read off its table when the report is made), its table page under Tables
+# (allroads.report_text).
+from allroads import report_text as _report_text
+
+
 rule figure:
-    """A figure's bar chart (PDF and PNG): per policy, winrate against the reference or ROUGE-L
-    F1, with the tables' 95% intervals."""
+    """A figure (PDF and PNG): per policy, winrate against the reference or ROUGE-L F1, the
+    differences it claims, r* where the judge records it; and its table page (HTML)."""
     input:
         csv=f"{R}/tables/{{fig}}.{{metric}}.csv",
+        diffs=f"{R}/tables/{{fig}}.{{metric}}.diffs.csv",
+        md=f"{R}/tables/{{fig}}.{{metric}}.md",
     output:
         pdf=f"{R}/figures/{{fig}}.{{metric}}.pdf",
         png=report(
             f"{R}/figures/{{fig}}.{{metric}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": _figures.title(wc.fig, wc.metric)},
+            labels=_report_text.report_labels,
+        ),
+        html=report(
+            f"{R}/tables/{{fig}}.{{metric}}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=_report_text.table_labels,
         ),
     log:
         f"{R}/logs/report/figure-{{fig}}-{{metric}}.log",
     conda:
         "../envs/report.yaml"
     params:
+        kind=lambda wc: _figures.FIGURES[wc.fig]["kind"],
         policies=lambda wc: PLAN.fig_policies(wc.fig),
         labels=lambda wc: _figures.FIGURES[wc.fig]["labels"],
         title=lambda wc: _figures.title(wc.fig, wc.metric),

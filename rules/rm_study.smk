@@ -141,15 +141,7 @@ rule table_fig9:
     input:
         expand(f"{R}/rm_val/{{size}}/seed{{seed}}.json", size=SIZES, seed=SEEDS),
     output:
-        csv=report(
-            f"{R}/tables/{{fig}}.csv",
-            caption="../report/rm_table.rst",
-            category="Tables",
-            labels=lambda wc: {
-                "figure": _figures.title(wc.fig),
-                "table": _figures.FIGURES[wc.fig]["table_label"],
-            },
-        ),
+        csv=f"{R}/tables/{{fig}}.csv",
         md=f"{R}/tables/{{fig}}.md",
     log:
         f"{R}/logs/report/table_{{fig}}.log",
@@ -172,15 +164,7 @@ rule table_bon:
     input:
         judgments=PLAN.bon_judgments,
     output:
-        csv=report(
-            f"{R}/tables/{{fig}}.{{judge}}.csv",
-            caption="../report/rm_table.rst",
-            category="Tables",
-            labels=lambda wc: {
-                "figure": _figures.title(wc.fig, wc.judge),
-                "table": _figures.FIGURES[wc.fig]["table_label"],
-            },
-        ),
+        csv=f"{R}/tables/{{fig}}.{{judge}}.csv",
         md=f"{R}/tables/{{fig}}.{{judge}}.md",
     log:
         f"{R}/logs/report/table_{{fig}}-{{judge}}.log",
@@ -200,16 +184,23 @@ rule table_bon:
 
 rule figure_rm_study:
     """A reward-model-study figure (kinds bon and rm_fit: Figures 4, 9 and 10), PDF and PNG,
-    from its table, drawn by the entry's `plot` (allroads.plots)."""
+    from its table, drawn by the entry's `plot` (allroads.plots), and its table page (HTML)."""
     input:
         csv=f"{R}/tables/{{name}}.csv",
+        md=f"{R}/tables/{{name}}.md",
     output:
         pdf=f"{R}/figures/{{name}}.pdf",
         png=report(
             f"{R}/figures/{{name}}.png",
             caption="../report/figure.rst",
             category="Figures",
-            labels=lambda wc: {"figure": _figures.FIGURES[_figures.of_stem(wc.name)]["title"]},
+            labels=_report_text.report_labels,  # rules/report.smk
+        ),
+        html=report(
+            f"{R}/tables/{{name}}.html",
+            caption="../report/table.rst",
+            category="Tables",
+            labels=_report_text.table_labels,
         ),
     log:
         f"{R}/logs/report/figure_{{name}}.log",
@@ -221,9 +212,14 @@ rule figure_rm_study:
     conda:
         "../envs/report.yaml"
     params:
+        kind=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["kind"],
         plot=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["plot"],
-        plot_title=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)].get("plot_title", ""),
-        title=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["title"],
+        plot_title=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)].get(
+            "plot_title", "{title}"
+        ),
+        title=lambda wc: _figures.title(
+            _figures.of_stem(wc.name), wc.name.partition(".")[2] or None
+        ),
         caption=lambda wc: _figures.FIGURES[_figures.of_stem(wc.name)]["caption"],
         bon_temperature=PLAN.bon_t,
         sizes=PLAN.run_sizes,

@@ -1,24 +1,25 @@
 """Rule figure_rm_study: a reward-model-study figure (allroads.figures kinds bon and rm_fit:
 Figure 9's held-out fit, 10's BoN against N, 4's RM size against policy size), PDF and PNG, from
-its table, drawn by the entry's ``plot`` (a function of allroads.plots)."""
+its table, drawn by the entry's ``plot`` (a function of allroads.plots); and its table page for
+the report (HTML)."""
 
 import pandas as pd
 
-from allroads import plots
+from allroads import plots, report_text
+from allroads.io import write_text
 from allroads.jobs import job
 
 with job(snakemake) as log:
-    p = snakemake.params
-    table = pd.read_csv(snakemake.input.csv)
+    p, i = snakemake.params, snakemake.input
+    table = pd.read_csv(i.csv)
     outs = [snakemake.output.pdf, snakemake.output.png]
-    judge = snakemake.wildcards.name.partition(".")[2]
-    n = int(table["n"].max()) if "n" in table else None
-    title = p.plot_title.format(t=p.bon_temperature, judge=judge, n=n)
+    title = p.plot_title.format(title=p.title, t=p.bon_temperature)
     draw = getattr(plots, p.plot)
-    if p.plot == "rm_fit_bars":
-        draw(table, outs)
-    elif p.plot == "rm_size_bars":
-        draw(table, outs, title, order=p.sizes)
+    if p.plot == "rm_size_bars":
+        draw(table, outs, title, p.sizes)
     else:
         draw(table, outs, title)
-    log.info("wrote %s", outs)
+    sentence = report_text.this_run(p.kind, i.csv)
+    page = report_text.table_page(p.title, p.caption, sentence, open(i.md).read(), [i.csv])
+    write_text(snakemake.output.html, page)
+    log.info("%s\nwrote %s", sentence, list(snakemake.output))

@@ -341,8 +341,12 @@ def test_variants_end_to_end(tmp_path):
     assert rc == 0, out[-3000:]
     html = (tmp_path / "report.html").read_text()
     for needle in ("Figure 6: ROUGE-L F1 as the reward", "Figure 7", "Figure 8", "Figure 3",
-                   "The paper predicts"):  # fmt: skip
+                   "The paper predicts", "This run: on toy-xs (1 seed), Online DPO (DPO)",
+                   "fig6.rouge.html", "ROUGE-L F1 points"):  # fmt: skip
         assert needle in html, needle
+    # the landing page lists the figures in the order of their numbers
+    found = html[html.index("What this run found") :]
+    assert found.index("Figure  3:") < found.index("Figure  6:") < found.index("Figure  8:")
 
 
 def test_the_local_rm_ranker_reads_the_local_rm(tmp_path):
