@@ -45,6 +45,8 @@ SEEDS = config["seeds"]
 JUDGES = config["judge"]["use"]
 SPLITS = ["pretrain", "sft_train", "sft_val", "sft_test", "pft_train", "pft_val", "eval_prompts"]
 PRECISION = config["precision"]
+# the sampling rules' environment: vLLM's own (it pins another torch / transformers) or train's
+SAMPLER_ENV = f"../envs/{'vllm' if config['sampler']['backend'] == 'vllm' else 'train'}.yaml"
 # the paired bootstrap of every figure table (Figures 3-10): defaults, then config eval.bootstrap
 BOOTSTRAP = {"resamples": 2000, "seed": 0, "level": 0.95, **config["eval"].get("bootstrap", {})}
 # Section 3: every policy and RM starts "from the same SFT checkpoint": one SFT per size, shared
