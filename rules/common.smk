@@ -591,24 +591,27 @@ def control_config():
     """The control run's config: this one (with --config applied), the overlay merged over it,
     then its own results folder, Figure 5 alone and its seeds (`control.seeds`, else
     `variant_seeds`, as Figures 6-8)."""
-    path = CONTROL["overlay"]
-    # relative to the working directory, else to the workflow's folder (config/ ships with it)
-    if not Path(path).is_absolute() and not Path(path).exists():
-        if (Path(workflow.basedir) / path).exists():
-            path = str(Path(workflow.basedir) / path)
-    try:
-        overlay = yaml.safe_load(Path(path).read_text()) or {}
-    except (OSError, yaml.YAMLError) as e:
-        print(f"{_source}: config key control.overlay: cannot read {path}: {e}", file=sys.stderr)
-        sys.exit(1)
+    paths = CONTROL["overlay"]  # a file, or files merged in order
     cfg = copy.deepcopy(config)
-    merge_overlay(cfg, overlay)
+    for path in [paths] if isinstance(paths, str) else paths:
+        # relative to the working directory, else to the workflow's folder (config/ ships with it)
+        if not Path(path).is_absolute() and not Path(path).exists():
+            if (Path(workflow.basedir) / path).exists():
+                path = str(Path(workflow.basedir) / path)
+        try:
+            overlay = yaml.safe_load(Path(path).read_text()) or {}
+        except (OSError, yaml.YAMLError) as e:
+            print(
+                f"{_source}: config key control.overlay: cannot read {path}: {e}", file=sys.stderr
+            )
+            sys.exit(1)
+        merge_overlay(cfg, overlay)
     cfg.pop("control", None)  # this run's, or the overlay's `control: null`
     cfg.update(
         results=CONTROL_R,
         figures=["fig5"],
         seeds=CONTROL.get("seeds", config.get("variant_seeds", SEEDS)),
-        _source=f"{_source} + {path} (control)",
+        _source=f"{_source} + {' + '.join([paths] if isinstance(paths, str) else paths)} (control)",
     )
     cfg.setdefault("rm_study", {})["figures"] = []
     return cfg

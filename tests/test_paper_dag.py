@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+from profiles import without_conda
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -58,7 +59,7 @@ def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
         "all",
         "-n",
         "--profile",
-        "slurm",
+        str(without_conda("slurm", tmp / "profile")),
         "--config",
         f"results={tmp}/paper",
         *extra,
