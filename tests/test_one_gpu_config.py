@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from profiles import without_conda
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -46,7 +47,9 @@ def test_one_gpu_plans_every_figure_on_the_small_pythias_only(dry_run):
     for rule in ("sft", "global_rm", "offline_dpo", "online_dpo", "sample_online", "local_rm"):
         assert rules[rule] or rules[f"control_{rule}"], rule
     assert rules["control_online_dpo"] >= 1  # Figure 5's chain, on the two-word task
-    sizes = {re.search(r"size=([\w.-]+)", j["_text"]).group(1) for _, j in js if "size=" in j["_text"]}
+    sizes = {
+        re.search(r"size=([\w.-]+)", j["_text"]).group(1) for _, j in js if "size=" in j["_text"]
+    }
     assert sizes == set(ONE_GPU["sizes"])
     seeds = {int(s) for _, j in js for s in re.findall(r"seed=(\d+)", j["_text"])}
     assert seeds == set(ONE_GPU["seeds"])

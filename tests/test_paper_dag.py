@@ -17,6 +17,7 @@ from types import SimpleNamespace
 
 import pytest
 import yaml
+
 from profiles import without_conda
 
 ROOT = Path(__file__).resolve().parent.parent

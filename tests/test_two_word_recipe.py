@@ -16,6 +16,7 @@ from types import SimpleNamespace
 
 import httpx2
 import pytest
+
 from profiles import without_conda
 
 sys.path.insert(0, str(Path(__file__).parent))
