@@ -133,7 +133,11 @@ class HFSampler:
 
 
 class VLLMSampler:
-    """vLLM offline sampling (paper scale). vLLM is imported here only: it needs a GPU."""
+    """vLLM offline sampling (paper scale). vLLM is imported here only: it needs a GPU, and it
+    runs in its own environment (envs/vllm.yaml: vLLM 0.33.0, whose torch and transformers pins
+    differ from training's). The calls below are those of vLLM 0.33.0's ``LLM(model, dtype,
+    gpu_memory_utilization)``, ``LLM.generate(list[TokensPrompt], list[SamplingParams])`` and
+    ``CompletionOutput.token_ids / finish_reason``, read in its wheel."""
 
     def __init__(
         self, model_dir: str, precision: str = "bf16", gpu_memory_utilization: float = 0.9
@@ -143,7 +147,7 @@ class VLLMSampler:
         except ImportError as e:  # pragma: no cover - exercised only on GPU nodes
             raise RuntimeError(
                 "config key sampler.backend is 'vllm' but vllm is not installed "
-                "(pip install 'allroads[vllm]' on a GPU node, or use sampler.backend: hf)"
+                "(its environment is envs/vllm.yaml: pip install 'allroads[vllm]' on a GPU node, or use sampler.backend: hf)"
             ) from e
         dtype = {"bf16": "bfloat16", "fp16": "float16", "fp32": "float32"}[precision]
         self.tokenizer = models.load_tokenizer(model_dir)

@@ -47,6 +47,7 @@ R = PLAN.R
 SIZES, SEEDS, JUDGES = PLAN.sizes, PLAN.seeds, PLAN.judges
 SPLITS = _plan.SPLITS
 PRECISION = PLAN.precision
+SAMPLER_ENV = PLAN.sampler_env  # envs/vllm.yaml with sampler.backend vllm
 VARIANTS = PLAN.variants
 
 

@@ -9,7 +9,7 @@ rule sample_eval:
     log:
         f"{R}/logs/sample_eval/{{size}}-seed{{seed}}-{{policy}}.log",
     conda:
-        "../envs/train.yaml"
+        SAMPLER_ENV
     threads: 1
     resources:
         **job_resources("sample"),

@@ -10,7 +10,7 @@ rule sample_online:
         f"{R}/logs/sample_online/{{size}}-seed{{seed}}-{{gen}}.log",
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
-        "../envs/train.yaml"
+        SAMPLER_ENV
     threads: 1
     resources:
         **job_resources("sample"),

@@ -73,7 +73,7 @@ rule sample_bon:
         f"{R}/logs/sample_bon/{{size}}-seed{{seed}}-{{gen}}.log",
     cache: BETWEEN_WORKFLOW_CACHE
     conda:
-        "../envs/train.yaml"
+        SAMPLER_ENV
     threads: 1
     resources:
         **job_resources("sample"),

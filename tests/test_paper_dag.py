@@ -19,6 +19,7 @@ import pytest
 import yaml
 
 from allroads import plan
+from profiles import without_conda
 
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = Path(sys.executable).parent / "snakemake"
@@ -60,7 +61,7 @@ def dry_run(tmp: Path, *extra: str) -> tuple[str, float]:
         "all",
         "-n",
         "--profile",
-        "slurm",
+        str(without_conda("slurm", tmp / "profile")),
         "--config",
         f"results={tmp}/paper",
         *extra,

@@ -100,6 +100,8 @@ def ci_profile(dst: Path, configfile: Path) -> Path:
     prof["slurm-init-seconds-before-status-checks"] = 5
     prof["latency-wait"] = 10
     prof["retries"] = 0
+    # the CI node has no conda: jobs use the venv (.ci/check-envs.sh checks the envs resolve)
+    prof.pop("software-deployment-method", None)
     prof["jobs"] = 4
     for section in [prof["default-resources"], *prof["set-resources"].values()]:
         for key, cap in (("mem_mb", 1500), ("runtime", 15), ("cpus_per_task", 1)):

@@ -17,6 +17,8 @@ from types import SimpleNamespace
 import httpx2
 import pytest
 
+from profiles import without_conda
+
 sys.path.insert(0, str(Path(__file__).parent))
 
 from judge_fake_server import FakeJudgeServer, FakeResponse, completion, good_reply, prompt_of  # noqa: E402
@@ -438,7 +440,8 @@ def test_bad_input_is_one_line_naming_file_and_row(tmp_path):
 
 
 def paper_two_word_dry_run(tmp: Path) -> str:
-    cmd = [str(SNAKEMAKE), "all", "-n", "--profile", "slurm", "--configfile",
+    profile = str(without_conda("slurm", tmp / "profile"))
+    cmd = [str(SNAKEMAKE), "all", "-n", "--profile", profile, "--configfile",
            "config/paper.yaml", "config/paper-two-word.yaml", "--config", f"results={tmp}/tw"]  # fmt: skip
     p = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=180)
     assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]

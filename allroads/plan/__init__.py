@@ -51,6 +51,10 @@ class Plan(Chain, Study, Jobs, Inventory):
         self.variants = c["variants"]
         self.sft_per_seed = c["sft_per_seed"]
         self.precision = c["precision"]
+        # the sampling rules' environment: vLLM's own (it pins another torch / transformers)
+        self.sampler_env = (
+            "../envs/" + ("vllm" if c["sampler"]["backend"] == "vllm" else "train") + ".yaml"
+        )
         study = c["rm_study"]
         self.rm_sizes = list(study.get("sizes") or self.sizes)  # Figure 4's grid
         self.run_sizes = self.sizes + [s for s in self.rm_sizes if s not in self.sizes]
@@ -100,32 +104,34 @@ class Plan(Chain, Study, Jobs, Inventory):
 
     # ---- Figure 5 (rules/control.smk)
     def control_config(self, basedir: str, source: str) -> dict:
-        """The control run's config: this one (with --config applied), the overlay merged over
-        it, then its own results folder, Figure 5 alone and its seeds (``control.seeds``, else
+        """The control run's config: this one (with --config applied), the overlay file(s)
+        merged over it in order, then its own results folder, Figure 5 alone and its seeds (``control.seeds``, else
         ``variant_seeds``, as Figures 6-8). ``basedir``: the workflow's folder, where a relative
         overlay is looked for when it is not in the working directory."""
         import yaml
 
         from ..config import ConfigError
 
-        path = self.control["overlay"]
-        if not Path(path).is_absolute() and not Path(path).exists():
-            if (Path(basedir) / path).exists():
-                path = str(Path(basedir) / path)
-        try:
-            overlay = yaml.safe_load(Path(path).read_text()) or {}
-        except (OSError, yaml.YAMLError) as e:
-            raise ConfigError(
-                f"{source}: config key control.overlay: cannot read {path}: {e}"
-            ) from None
+        paths = self.control["overlay"]  # a file, or files merged in order
+        paths = [paths] if isinstance(paths, str) else list(paths)
         cfg = copy.deepcopy(self.config)
-        merge_overlay(cfg, overlay)
+        for path in paths:
+            if not Path(path).is_absolute() and not Path(path).exists():
+                if (Path(basedir) / path).exists():
+                    path = str(Path(basedir) / path)
+            try:
+                overlay = yaml.safe_load(Path(path).read_text()) or {}
+            except (OSError, yaml.YAMLError) as e:
+                raise ConfigError(
+                    f"{source}: config key control.overlay: cannot read {path}: {e}"
+                ) from None
+            merge_overlay(cfg, overlay)
         cfg.pop("control", None)  # this run's, or the overlay's `control: null`
         cfg.update(
             results=self.control_r,
             figures=["fig5"],
             seeds=self.control.get("seeds") or self.variant_seeds,
-            _source=f"{source} + {path} (control)",
+            _source=f"{source} + {' + '.join(paths)} (control)",
         )
         cfg.setdefault("rm_study", {})["figures"] = []
         return cfg
