@@ -33,10 +33,11 @@ only visible to :func:`label_pair` (the labeler) and to the oracle judge.
 
 from __future__ import annotations
 
-import math
 import random
 from collections.abc import Callable
 from dataclasses import dataclass
+
+from . import bradley_terry
 
 SUBJECTS = [
     "alice", "bob", "carol", "dave", "erin", "frank", "grace", "heidi", "ivan", "judy",
@@ -430,31 +431,16 @@ def label_pair(
     judge_text: str, a: str, b: str, rng: random.Random, temperature: float
 ) -> tuple[str, str, bool]:
     """Bradley–Terry labeler on r*: returns (chosen, rejected, agrees_with_r*)."""
-    ra, rb = true_reward(judge_text, a), true_reward(judge_text, b)
-    z = max(-60.0, min(60.0, (ra - rb) / temperature))
-    p_a = 1.0 / (1.0 + math.exp(-z))
-    if rng.random() < p_a:
-        return a, b, ra >= rb
-    return b, a, rb >= ra
+    return bradley_terry.label_pair(true_reward, judge_text, a, b, rng, temperature)
 
 
 def labeller_scores(
     judge_texts: list[str], completions: list[str], keys: list[str], temperature: float
 ) -> list[float]:
-    """The labeler as a ranker of many samples: r*/temperature + Gumbel(0, 1) noise per sample,
-    drawn from ``random.Random(key)`` (deterministic per key; label_online keys it by seed, prompt
-    and completion text, so copies of one text tie as they do under an RM).
-
-    Sorting these scores draws a Plackett–Luce ranking with weights exp(r*/temperature); for two
-    samples the first is preferred with probability sigmoid((r_a − r_b)/temperature), exactly
-    :func:`label_pair`. So the top/bottom of a prompt's samples are what a verifier as noisy as
-    the preference labels would pick (``online.ranker: labeller``)."""
-    out = []
-    for text, completion, key in zip(judge_texts, completions, keys, strict=True):
-        u = random.Random(key).random()
-        gumbel = -math.log(-math.log(max(u, 1e-300)))
-        out.append(true_reward(text, completion) / temperature + gumbel)
-    return out
+    """The labeler as a ranker of many samples (:func:`allroads.bradley_terry.labeller_scores`
+    on r*): the top/bottom of a prompt's samples are what a verifier as noisy as the
+    preference labels would pick (``online.ranker: labeller``)."""
+    return bradley_terry.labeller_scores(true_reward, judge_texts, completions, keys, temperature)
 
 
 # --------------------------------------------------------------------------- the dataset
@@ -531,10 +517,4 @@ def pretraining_corpus(task_cfg: dict, n: int, seed: int) -> list[dict]:
 
 def label_agreement(rows: list[dict]) -> float:
     """Fraction of preference rows (with unequal r*) whose chosen side has the higher r*."""
-    agree = total = 0
-    for row in rows:
-        rc, rr = true_reward(row["post"], row["chosen"]), true_reward(row["post"], row["rejected"])
-        if rc != rr:
-            total += 1
-            agree += rc > rr
-    return agree / total if total else float("nan")
+    return bradley_terry.label_agreement(true_reward, rows)
