@@ -10,6 +10,8 @@ from typing import Any
 
 import yaml
 
+from .tasks import task_class
+
 SCHEMA_DIR = Path(__file__).resolve().parent.parent / "schemas"
 
 
@@ -134,19 +136,16 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
             problems.append(
                 ("sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
             )
-    if cfg["task"]["kind"] == "toy" and "toy" not in cfg["task"]:
-        problems.append(("task.toy", "required when task.kind is 'toy'"))
-    if cfg["task"]["kind"] == "tldr" and "tldr" not in cfg["task"]:
-        problems.append(("task.tldr", "required when task.kind is 'tldr'"))
-    if cfg["online"].get("ranker") in ("oracle", "labeller") and cfg["task"]["kind"] != "toy":
+    task = task_class(cfg["task"]["kind"])
+    if task.options_key is not None and task.options_key not in cfg["task"]:
         problems.append(
-            (
-                "online.ranker",
-                f"the {cfg['online']['ranker']} ranker needs the toy task's hidden reward",
-            )
+            (f"task.{task.options_key}", f"required when task.kind is '{cfg['task']['kind']}'")
         )
-    if "oracle" in cfg["judge"]["use"] and cfg["task"]["kind"] != "toy":
-        problems.append(("judge.use", "the oracle judge needs the toy task's hidden reward"))
+    no_reward = f"needs a task with a hidden reward r* (task.kind '{cfg['task']['kind']}' has none)"
+    if cfg["online"].get("ranker") in ("oracle", "labeller") and not task.has_reward:
+        problems.append(("online.ranker", f"the {cfg['online']['ranker']} ranker {no_reward}"))
+    if "oracle" in cfg["judge"]["use"] and not task.has_reward:
+        problems.append(("judge.use", f"the oracle judge {no_reward}"))
     if "openai" in cfg["judge"]["use"] and "openai" not in cfg["judge"]:
         problems.append(("judge.openai", "required when judge.use lists 'openai'"))
     if cfg["task"].get("two_word_recipe") == "judge" and not cfg["task"].get("two_word"):
@@ -190,8 +189,8 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
         pairs = v.get("pairs", "pft")
         if pairs == "judged" and "judge" not in v:
             problems.append((key, "pairs: judged needs `judge` (labeller or openai)"))
-        if v.get("judge") == "labeller" and cfg["task"]["kind"] != "toy":
-            problems.append((f"{key}.judge", "the labeller needs the toy task's hidden reward"))
+        if v.get("judge") == "labeller" and not task_class(cfg["task"]["kind"]).has_reward:
+            problems.append((f"{key}.judge", "the labeller needs a task with a hidden reward r*"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
         if v.get("extra_prompts", 0) and pairs != "pft":

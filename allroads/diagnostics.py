@@ -13,7 +13,7 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
 - ``online_<gen>_rm_rstar_agree``: on the online pairs with unequal r*, the RM's top sample has
   the higher r*;
 - ``online_<gen>_differ_<kind>``: what those pairs differ in (share of them; ``<kind>`` one of
-  ``allroads.toytask.SLIPS``: the checks of ``rm_check_<kind>`` below, ``added_distractor``,
+  the task's ``slips`` (the facts toy: ``allroads.toytask.SLIPS``): the checks of ``rm_check_<kind>`` below, ``added_distractor``,
   ``other``), and ``online_<gen>_rm_rstar_agree_<kind>`` the RM's agreement on each kind
   present: which checks the policy's own samples put to the RM (toy task);
 - ``online_<gen>_bo25_rstar_rm``: mean r* of the RM's pick among the n samples (Best-of-n: what
@@ -44,7 +44,7 @@ default chain's (:func:`held_out_metrics`): ``V.global_rm_acc_labels``,
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -129,7 +129,7 @@ def pair_scores(
     checkpoint`` of ``rms`` (global RMs, loaded in ``precision``) its reward; of ``policies``
     (DPO policies of reference ``sft``) the implicit reward log π − log π_sft (β > 0 does not
     change the order). The SFT's log-probs are computed once for every policy."""
-    from .reward_models import from_dirs
+    from .reward_models import from_dirs, implicit_reward, text_logps
 
     out = {label: held.scores(from_dirs("global", [path], precision=precision))
            for label, path in rms.items()}  # fmt: skip
@@ -139,10 +139,7 @@ def pair_scores(
         sft_c, sft_r = text_logps(sft, held.prompts, held.chosen, held.rejected)
         for label, path in policies.items():
             pc, pr = text_logps(path, held.prompts, held.chosen, held.rejected)
-            out[label] = (
-                [a - b for a, b in zip(pc, sft_c, strict=True)],
-                [a - b for a, b in zip(pr, sft_r, strict=True)],
-            )
+            out[label] = (implicit_reward(pc, sft_c), implicit_reward(pr, sft_r))
     return out
 
 
@@ -198,12 +195,18 @@ def optimizer_steps(model_dir: str | Path) -> int:
 
 
 def online_metrics(
-    samples: list[dict], pairs: list[dict], posts: dict[str, str], reward=None, slip=None
+    samples: list[dict],
+    pairs: list[dict],
+    posts: dict[str, str],
+    reward=None,
+    slip=None,
+    slips: Sequence[str] | None = None,
 ) -> dict[str, float]:
     """Tie share of the online pairs and, given the true reward, how good the RM's picks are.
-    Given ``slip(post, a, b) -> kind`` too (``allroads.toytask.slip_kind``): what the pairs
-    with unequal r* differ in (``differ_<kind>``, shares) and the RM's agreement with r* on
-    each kind present (``rm_rstar_agree_<kind>``)."""
+    Given ``slip(post, a, b) -> kind`` and its kinds ``slips`` too (the task's
+    :meth:`~allroads.tasks.Task.slip_kind` and :attr:`~allroads.tasks.Task.slips`): what the
+    pairs with unequal r* differ in (``differ_<kind>``, shares) and the RM's agreement with r*
+    on each kind present (``rm_rstar_agree_<kind>``)."""
     from .pairs import is_tied
 
     out = {
@@ -220,10 +223,8 @@ def online_metrics(
     rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
     differ = [(a, b) for a, b in zip(rc, rr, strict=True) if a != b]  # chosen = the RM's top
     out["rm_rstar_agree"] = pair_accuracy([a for a, _ in differ], [b for _, b in differ])
-    if slip is not None:
-        from .toytask import SLIPS
-
-        by_kind: dict[str, list[tuple[float, float]]] = {k: [] for k in SLIPS}
+    if slips is not None:
+        by_kind: dict[str, list[tuple[float, float]]] = {k: [] for k in slips}
         for p, a, b in zip(pairs, rc, rr, strict=True):
             if a != b:
                 by_kind[slip(posts[p["id"]], p["chosen"], p["rejected"])].append((a, b))
@@ -280,35 +281,3 @@ def to_markdown(summary) -> str:
         se = "" if r.seeds < 2 else f" ± {r.se:.3f}"
         lines.append(f"| {r.size} | {r.metric} | {r.mean:.3f}{se} | {r.seeds} |")
     return "\n".join(lines) + "\n"
-
-
-def tokenize_completions(tok, prompts: list[str], completions: list[str]):
-    """(prompt_ids, completion_ids) of human-written pairs as TRL's trainers see them: the text
-    ``prompt + completion + EOS`` tokenized whole, the completion starting where it stops
-    sharing a prefix with the tokenized prompt."""
-    p_out, c_out = [], []
-    for p, c in zip(prompts, completions, strict=True):
-        p_ids = tok(p)["input_ids"]
-        full = tok(p + c + tok.eos_token)["input_ids"]
-        start = next(
-            (k for k, (a, b) in enumerate(zip(p_ids, full, strict=False)) if a != b), len(p_ids)
-        )
-        p_out.append(full[:start])
-        c_out.append(full[start:])
-    return p_out, c_out
-
-
-def text_logps(
-    model_dir: str, prompts: list[str], *completion_sets: list[str], batch_size: int = 64
-) -> list[list[float]]:
-    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions),
-    for each set of completions of ``prompts``; the model is loaded once for all of them."""
-    from . import models
-    from .reward_models import sequence_logps
-
-    tok = models.load_tokenizer(model_dir)
-    model = models.load_policy(model_dir, "fp32", models.default_device()).eval()
-    return [
-        sequence_logps(model, *tokenize_completions(tok, prompts, c), tok.pad_token_id, batch_size)
-        for c in completion_sets
-    ]

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from .judging import Comparison, make_judge
+
+if TYPE_CHECKING:
+    from .tasks.base import Task
 
 
 def comparisons(prompts: list[dict], samples: list[dict]) -> list[Comparison]:
@@ -30,10 +35,13 @@ def comparisons(prompts: list[dict], samples: list[dict]) -> list[Comparison]:
 
 def judge_samples(
     judge_name: str, judge_cfg: dict, prompts: list[dict], samples: list[dict], *, seed: int,
-    workdir: str | None = None, tags: dict | None = None,
+    workdir: str | None = None, tags: dict | None = None, task: Task | None = None,
 ) -> list[dict]:  # fmt: skip
+    """Judge rows of each prompt's sample against its reference (``task``: the oracle's and the
+    labeller's hidden reward; see :func:`allroads.judging.make_judge`)."""
     comps = comparisons(prompts, samples)
-    verdicts = make_judge(judge_name, judge_cfg, seed=seed, workdir=workdir).judge(comps)
+    judge = make_judge(judge_name, judge_cfg, seed=seed, workdir=workdir, task=task)
+    verdicts = judge.judge(comps)
     rows = []
     for c, v in zip(comps, verdicts, strict=True):
         row = v.to_row()

@@ -1,4 +1,4 @@
-"""Models: the toy word-level tokenizer, tiny GPT-NeoX (Pythia architecture) configs, and loading.
+"""Models: word-level tokenizers of the toy tasks, tiny GPT-NeoX (Pythia architecture) configs, and loading.
 
 At paper scale the same functions load Pythia checkpoints; only the ``base`` step differs
 (:func:`materialize_base` snapshots a hub model instead of pretraining a tiny one).
@@ -20,26 +20,20 @@ from transformers import (
     PreTrainedTokenizerFast,
 )
 
-from . import toytask
 
+def word_tokenizer(vocab: list[str], *, eos: str, pad: str, unk: str) -> PreTrainedTokenizerFast:
+    """A word-level tokenizer over ``vocab`` (a toy task's words, special tokens included),
+    saved like any Hugging Face tokenizer; EOS doubles as BOS, as in Pythia.
 
-def build_toy_tokenizer() -> PreTrainedTokenizerFast:
-    """A word-level tokenizer over the toy vocabulary, saved like any Hugging Face tokenizer.
-
-    Written by hand because the toy task is word-level by design: BPE would only blur it.
+    Written by hand because the toy tasks are word-level by design: BPE would only blur them.
     """
     from tokenizers import Tokenizer, decoders, models, pre_tokenizers
 
-    vocab = {w: i for i, w in enumerate(toytask.vocabulary())}
-    tok = Tokenizer(models.WordLevel(vocab=vocab, unk_token="<unk>"))
+    tok = Tokenizer(models.WordLevel(vocab={w: i for i, w in enumerate(vocab)}, unk_token=unk))
     tok.pre_tokenizer = pre_tokenizers.WhitespaceSplit()
     tok.decoder = decoders.WordPiece(prefix="##", cleanup=False)  # joins words with spaces
     fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok,
-        eos_token=toytask.EOS,
-        pad_token=toytask.PAD,
-        unk_token="<unk>",
-        bos_token=toytask.EOS,
+        tokenizer_object=tok, eos_token=eos, pad_token=pad, unk_token=unk, bos_token=eos
     )
     fast.padding_side = "left"
     return fast

@@ -30,7 +30,6 @@ import torch
 from tqdm.auto import tqdm
 
 from . import models
-from .diagnostics import tokenize_completions
 
 Ids = Sequence[Sequence[int]]
 
@@ -72,6 +71,43 @@ def sequence_logps(
     return [done[q] for q in seqs]
 
 
+def tokenize_completions(tok, prompts: list[str], completions: list[str]):
+    """(prompt_ids, completion_ids) of human-written pairs as TRL's trainers see them: the text
+    ``prompt + completion + EOS`` tokenized whole, the completion starting where it stops
+    sharing a prefix with the tokenized prompt."""
+    p_out, c_out = [], []
+    for p, c in zip(prompts, completions, strict=True):
+        p_ids = tok(p)["input_ids"]
+        full = tok(p + c + tok.eos_token)["input_ids"]
+        start = next(
+            (k for k, (a, b) in enumerate(zip(p_ids, full, strict=False)) if a != b), len(p_ids)
+        )
+        p_out.append(full[:start])
+        c_out.append(full[start:])
+    return p_out, c_out
+
+
+def text_logps(
+    model_dir: str, prompts: list[str], *completion_sets: list[str], batch_size: int = 64
+) -> list[list[float]]:
+    """log π(completion + EOS | prompt), summed over the completion (see tokenize_completions),
+    for each set of completions of ``prompts``; the model is loaded once for all of them."""
+    tok = models.load_tokenizer(model_dir)
+    model = models.load_policy(model_dir, "fp32", models.default_device()).eval()
+    return [
+        sequence_logps(model, *tokenize_completions(tok, prompts, c), tok.pad_token_id, batch_size)
+        for c in completion_sets
+    ]
+
+
+def implicit_reward(
+    policy_logps: Sequence[float], ref_logps: Sequence[float], beta: float = 1.0
+) -> list[float]:
+    """DPO's implicit reward β·(log π(y|x) − log π_ref(y|x)) per completion, from the policy's
+    and the reference's summed log-probs (β = 1: the order alone, as the diagnostics use it)."""
+    return [beta * (a - b) for a, b in zip(policy_logps, ref_logps, strict=True)]
+
+
 class RewardModel:
     """A reward model: ``score`` maps token sequences to scalar rewards."""
 
@@ -88,7 +124,7 @@ class RewardModel:
 
     def score_text(self, prompts: list[str], completions: list[str]) -> list[float]:
         """Rewards of human-written completions, tokenized as TRL's trainers see them
-        (``prompt + completion + EOS``; see diagnostics.tokenize_completions)."""
+        (``prompt + completion + EOS``; see :func:`tokenize_completions`)."""
         return self.score(*tokenize_completions(self.tokenizer, prompts, completions))
 
 
@@ -149,7 +185,7 @@ class DPORM(RewardModel):
         pad = self.tokenizer.pad_token_id
         lp = sequence_logps(self.model, prompt_ids, completion_ids, pad, self.batch_size)
         lr = sequence_logps(self.ref, prompt_ids, completion_ids, pad, self.batch_size)
-        return [self.beta * (a - b) for a, b in zip(lp, lr, strict=True)]
+        return implicit_reward(lp, lr, self.beta)
 
 
 KINDS: dict[str, type[RewardModel]] = {c.kind: c for c in (GlobalRM, LocalRM, DPORM)}

@@ -14,6 +14,7 @@ import torch
 from allroads import models, toytask, training
 from allroads.logprobs import completion_logps
 from allroads.losses import dpo_loss
+from allroads.tasks.facts import FactsTask
 
 torch.set_num_threads(1)
 STEPS, BATCH = 20, 32
@@ -22,7 +23,7 @@ ARCH = {"hidden_size": 64, "num_layers": 2, "num_heads": 4}
 cfg = dict(splits=dict(sft_train=1, sft_val=1, sft_test=1, pft_train=BATCH * (STEPS + 2), pft_val=1),
            salient_facts=[2, 3], distractor_facts=[3, 4], reference_noise=0.3, label_temperature=1.1)  # fmt: skip
 rows = toytask.build_splits(cfg, 0)["pft_train"]
-tok = models.build_toy_tokenizer()
+tok = FactsTask.tokenizer()
 tmp = tempfile.mkdtemp()
 models.save(models.init_tiny_model(ARCH, tok, 0), tok, tmp)
 hp = {"epochs": 1, "batch_size": BATCH, "lr": 1e-4, "beta": 0.1, "logging_steps": 1000}

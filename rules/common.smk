@@ -92,6 +92,7 @@ wildcard_constraints:
 # pairs and writes the evaluation references (rules/two_word_data.smk); default: the task's data
 TWO_WORD_RECIPE = config["task"].get("two_word_recipe", "task")
 from allroads import two_word_data as _two_word
+from allroads.tasks import get_task as _get_task
 
 
 def raw_data(split):
@@ -197,11 +198,12 @@ def online_sample_files(wildcards):
 
 def variant_judge_cfg(wildcards):
     """What the judge of variant V's pairs is built from: the config's judge section (openai:
-    its client, template, cache and budget), and for the toy labeller its temperature (the
-    default preference data's, task.toy.label_temperature)."""
+    its client, template, cache and budget), and the task's labeller temperature where it has
+    one (the labeller judge reads it from the task; in params, a change reruns the pairs)."""
     cfg = dict(config["judge"])
-    if config["task"]["kind"] == "toy":
-        cfg["labeller"] = {"temperature": config["task"]["toy"]["label_temperature"]}
+    temperature = _get_task(config["task"]).label_temperature
+    if temperature is not None:
+        cfg["labeller"] = {"temperature": temperature}
     return cfg
 
 

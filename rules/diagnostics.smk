@@ -22,7 +22,6 @@ rule diagnose:
     resources:
         **job_resources("score"),
     params:
-        task_kind=config["task"]["kind"],
         precision=PRECISION,
         offline=OFFLINE_POLICIES,
         generators=config["online"]["generators"],

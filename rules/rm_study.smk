@@ -55,7 +55,6 @@ rule rm_val:
         betas={k: rm_beta(k) for k in RM_KINDS},
         val_pairs=RM_STUDY.get("val_pairs"),
         subsample_seed=config["task"]["seed"],
-        task_kind=config["task"]["kind"],
         precision=PRECISION,
     script:
         "../scripts/rm_val.py"

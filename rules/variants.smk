@@ -94,7 +94,6 @@ rule diagnose_variants:
     resources:
         **job_resources("score"),
     params:
-        task_kind=config["task"]["kind"],
         precision=PRECISION,
         pair_variants=PAIR_VARIANTS,
         generators=VARIANT_GENS,

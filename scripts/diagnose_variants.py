@@ -5,12 +5,12 @@ pairs as the default chain's, their pairs, online pairs and optimizer steps.)"""
 from allroads import diagnostics as d
 from allroads.io import read_json, read_jsonl, write_json
 from allroads.jobs import job
+from allroads.tasks import get_task
 
 with job(snakemake) as log:
     inp, p = snakemake.input, snakemake.params
-    reward = None
-    if p.task_kind == "toy":
-        from allroads.toytask import true_reward as reward
+    task = get_task(snakemake.config["task"])
+    reward = task.reward if task.has_reward else None
     pft = {r["id"]: r for r in read_jsonl(inp.pft_train, required=("id", "post", "chosen"))}
     m = {}
     for variant, path in zip(p.pair_variants, inp.pair_stats, strict=True):

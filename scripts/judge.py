@@ -3,6 +3,7 @@
 from allroads.evaluation import judge_samples
 from allroads.io import read_jsonl, write_jsonl
 from allroads.jobs import job
+from allroads.tasks import get_task
 
 with job(snakemake) as log:
     w = snakemake.wildcards
@@ -14,6 +15,7 @@ with job(snakemake) as log:
         seed=int(w.seed),
         workdir=snakemake.params.workdir,
         tags={"size": w.size, "seed": int(w.seed), "policy": w.policy, "judge": w.judge},
+        task=get_task(snakemake.config["task"]),
     )
     write_jsonl(snakemake.output[0], rows)
     valid = [r["score"] for r in rows if r["score"] is not None]

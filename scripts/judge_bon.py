@@ -7,6 +7,7 @@ from allroads.io import DataError, read_jsonl, write_jsonl
 from allroads.jobs import job
 from allroads.judging import Comparison, make_judge
 from allroads.pairs import penalize_truncated
+from allroads.tasks import get_task
 
 with job(snakemake) as log:
     w, p = snakemake.wildcards, snakemake.params
@@ -34,7 +35,8 @@ with job(snakemake) as log:
             if cid not in comps:
                 pr = by_id[pid]
                 comps[cid] = Comparison(cid, pid, pr["post"], s["completion"], pr["reference"])
-    judge = make_judge(w.judge, p.judge_cfg, seed=int(w.seed), workdir=p.workdir)
+    task = get_task(snakemake.config["task"])
+    judge = make_judge(w.judge, p.judge_cfg, seed=int(w.seed), workdir=p.workdir, task=task)
     verdicts = dict(zip(comps, judge.judge(list(comps.values())), strict=True))
     rows = []
     for (label, n), chosen in sorted(picks.items()):

@@ -15,6 +15,7 @@ from allroads.jobs import job
 from allroads.models import load_tokenizer
 from allroads.pairs import penalize_truncated, select_pairs
 from allroads.sampling import encode_prompt
+from allroads.tasks import get_task
 
 with job(snakemake) as log:
     # the PFT train prompts, plus a prompt-augmentation variant's extra SFT train prompts
@@ -34,19 +35,15 @@ with job(snakemake) as log:
         samples += rows
     tok = load_tokenizer(snakemake.input.rm)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
-    if snakemake.params.ranker == "oracle":  # toy control: r* ranks the samples, no RM
-        from allroads.toytask import true_reward
-
-        raw = [true_reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
-    elif snakemake.params.ranker == "labeller":  # toy control: r* as noisy as the labels
-        from allroads.toytask import labeller_scores
-
-        raw = labeller_scores(
+    if snakemake.params.ranker == "oracle":  # control: the task's r* ranks the samples, no RM
+        task = get_task(snakemake.config["task"])
+        raw = [task.reward(prompts[s["prompt_id"]]["post"], s["completion"]) for s in samples]
+    elif snakemake.params.ranker == "labeller":  # control: r* as noisy as the labels
+        raw = get_task(snakemake.config["task"]).labeller_scores(
             [prompts[s["prompt_id"]]["post"] for s in samples],
             [s["completion"] for s in samples],
             # one draw per distinct text of a prompt: copies of a sample tie, as under an RM
             [f"{snakemake.wildcards.seed}:{s['prompt_id']}:{s['completion']}" for s in samples],
-            snakemake.config["task"]["toy"]["label_temperature"],
         )
     else:  # the global RM, or beta * sum log pi of the local RM (reference-free DPO)
         from allroads.config import local_rm_beta

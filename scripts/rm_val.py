@@ -1,5 +1,5 @@
 """Rule rm_val: every RM kind of one (size, seed) on the held-out preference pairs (Figure 9):
-Bradley–Terry log-likelihood of the labels, accuracy against the labels and against r* (toy)."""
+Bradley–Terry log-likelihood of the labels, accuracy against the labels and against r* (a task with one)."""
 
 import random
 
@@ -7,6 +7,7 @@ from allroads import diagnostics as d
 from allroads import reward_models as rms
 from allroads.io import read_jsonl, write_json
 from allroads.jobs import job
+from allroads.tasks import get_task
 
 with job(snakemake) as log:
     inp, p = snakemake.input, snakemake.params
@@ -14,10 +15,8 @@ with job(snakemake) as log:
     if p.val_pairs and p.val_pairs < len(val):  # a seeded subsample, the same for every RM
         keep = sorted(random.Random(p.subsample_seed).sample(range(len(val)), p.val_pairs))
         val = [val[i] for i in keep]
-    reward = None
-    if p.task_kind == "toy":
-        from allroads.toytask import true_reward as reward
-    held = d.HeldOut.from_rows(val, reward)
+    task = get_task(snakemake.config["task"])
+    held = d.HeldOut.from_rows(val, task.reward if task.has_reward else None)
     dirs = {"global": [inp.global_rm], "local": [inp.local_rm], "dpo": [inp.dpo, inp.sft]}
     m = {"val_pairs": len(val)}
     for kind in p.kinds:

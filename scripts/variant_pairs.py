@@ -22,8 +22,10 @@ with job(snakemake) as log:
     else:
         from allroads.judged_pairs import judged_pairs
         from allroads.judging import make_judge
+        from allroads.tasks import get_task
 
-        judge = make_judge(p.judge, p.judge_cfg, seed=int(w.seed), workdir=p.workdir)
+        task = get_task(snakemake.config["task"])
+        judge = make_judge(p.judge, p.judge_cfg, seed=int(w.seed), workdir=p.workdir, task=task)
         rows, stats = judged_pairs(samples, prompts, judge)
     write_jsonl(snakemake.output.pairs, rows)
     write_json(snakemake.output.stats, stats)

@@ -14,9 +14,10 @@ os.environ.setdefault("HF_HUB_OFFLINE", "1")
 def tiny_model_dir(tmp_path_factory):
     """An untrained tiny GPT-NeoX with the toy tokenizer, saved with save_pretrained."""
     from allroads import models
+    from allroads.tasks.facts import FactsTask
 
     out = tmp_path_factory.mktemp("tiny")
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     model = models.init_tiny_model(
         {"hidden_size": 32, "num_layers": 2, "num_heads": 2}, tok, seed=0
     )

@@ -36,7 +36,7 @@ def test_default_config_is_valid():
         (lambda c: c["online"].update(ranker="human"), "key online.ranker:"),
         (
             lambda c: (c["online"].update(ranker="labeller"), c["task"].update(kind="tldr")),
-            "online.ranker: the labeller ranker needs the toy task's hidden reward",
+            "online.ranker: the labeller ranker needs a task with a hidden reward r*",
         ),
     ],
 )

@@ -28,7 +28,7 @@ spec = json.loads(sys.argv[1])
 snakemake = NS(
     input=NS(spec["input"]), output=spec["output"], params=NS(spec["params"]),
     wildcards=NS(spec["wildcards"]), log=[spec["log"]], rule=spec["rule"],
-    threads=spec["threads"],
+    threads=spec["threads"], config=spec["config"],
 )
 if spec.get("script"):
     runpy.run_path(spec["script"], init_globals={{"snakemake": snakemake}})
@@ -42,7 +42,7 @@ else:
 def run_job(tmp_path: Path, rule: str, *, script=None, body="", threads=1, **spec):
     (tmp_path / "runner.py").write_text(RUNNER.format(root=str(ROOT)))
     spec = dict(
-        {"input": {}, "output": [], "params": {}, "wildcards": {}},
+        {"input": {}, "output": [], "params": {}, "wildcards": {}, "config": {}},
         **spec,
         rule=rule,
         script=script,
@@ -78,6 +78,7 @@ def test_missing_openai_key_is_one_line_in_the_log_and_leaves_nothing(tmp_path, 
         input={"samples": str(data / "samples.jsonl"), "prompts": str(data / "prompts.jsonl")},
         output=[str(out)],
         params={"judge_cfg": {"use": ["openai"], "openai": {}}, "workdir": str(work)},
+        config={"task": {"kind": "tldr", "seed": 0}},
         wildcards={"judge": "openai", "size": "s", "seed": "0", "policy": "sft"},
     )
     assert p.returncode == 1, p.stderr

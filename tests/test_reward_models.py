@@ -10,7 +10,8 @@ import torch
 
 from allroads import bon, models
 from allroads import reward_models as rms
-from allroads.diagnostics import tokenize_completions
+from allroads.reward_models import tokenize_completions
+from allroads.tasks.facts import FactsTask
 
 ARCH = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
 PROMPTS = ["POST: bob likes cats\nTL;DR:", "POST: zoe owns boats and bob likes cats\nTL;DR:"]
@@ -23,7 +24,7 @@ def dirs(tmp_path_factory):
     from transformers import GPTNeoXForSequenceClassification
 
     root = tmp_path_factory.mktemp("rms")
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     out = {}
     for name, seed in (("pol", 1), ("ref", 2)):
         models.save(models.init_tiny_model(ARCH, tok, seed=seed), tok, root / name)
@@ -37,7 +38,7 @@ def dirs(tmp_path_factory):
 
 
 def token_ids():
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     return tok, *tokenize_completions(tok, PROMPTS, COMPLETIONS)
 
 

@@ -19,6 +19,7 @@ from allroads.logprobs import completion_logps
 from allroads.pairs import penalize_truncated
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler, encode_prompt, sample_row
+from allroads.tasks.facts import FactsTask
 
 ROOT = Path(__file__).resolve().parents[1]
 H = 4  # max_new_tokens
@@ -75,7 +76,7 @@ def save_models(tok, root: Path) -> tuple[str, str]:
 
 @pytest.fixture(scope="module", params=["word", "bpe"])
 def setup(request, tmp_path_factory):
-    tok = models.build_toy_tokenizer() if request.param == "word" else bpe_tokenizer()
+    tok = FactsTask.tokenizer() if request.param == "word" else bpe_tokenizer()
     if request.param == "word":  # the toy vocabulary has no digits: keep prompts in-vocabulary
         prompts = [
             {**p, "prompt": f"POST: bob likes cats{' .' * i}\nTL;DR:"}
@@ -93,7 +94,7 @@ def setup(request, tmp_path_factory):
 
 
 def test_sample_row_cuts_at_the_first_eos_and_never_adds_one():
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     eos, pad = tok.eos_token_id, tok.pad_token_id
     words = tok.convert_tokens_to_ids(["bob", "likes", "cats"])
     done = sample_row({"id": "p"}, 0, [*words[:2], eos, pad, pad], eos, tok)
@@ -159,7 +160,8 @@ def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm", seed="0") -> tuple
         params=SimpleNamespace(
             precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker
         ),
-        config={"task": {"max_new_tokens": H, "toy": {"label_temperature": 1.3}}, "train": {}},
+        config={"task": {"kind": "toy", "seed": 0, "max_new_tokens": H,
+                        "toy": {"label_temperature": 1.3}}, "train": {}},
         log=[str(tmp / "label.log")], rule="label_online", threads=1,
         wildcards=Wildcards(size="toy-m", seed=seed),
     )  # fmt: skip
@@ -236,7 +238,7 @@ def test_shared_prompt_sampling_draws_what_num_return_sequences_draws(tmp_path):
     """The sampler runs each prompt once and repeats its KV cache for the n samples; with
     left-padded prompts of different lengths and a context-dependent (random) model, it must
     draw exactly the ids that generate(num_return_sequences=n) draws from the same seed."""
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     models.save(models.init_tiny_model({"hidden_size": 32, "num_layers": 2, "num_heads": 2},
                                        tok, seed=3), tok, tmp_path / "p")  # fmt: skip
     prompts = [
@@ -307,7 +309,8 @@ def test_the_labeller_ranker_picks_the_top_and_bottom_of_its_seeded_draw(setup, 
     """online.ranker: labeller ranks each prompt's samples by r*/τ + Gumbel noise keyed by
     (seed, prompt, text): the pair is that draw's top and bottom, copies of a text score alike,
     and another seed draws another ranking."""
-    from allroads.toytask import labeller_scores
+    from allroads.bradley_terry import labeller_scores
+    from allroads.toytask import true_reward
 
     by_prompt = {}
     for smp in setup.samples:
@@ -320,7 +323,7 @@ def test_the_labeller_ranker_picks_the_top_and_bottom_of_its_seeded_draw(setup, 
         for pair in pairs:
             rows = by_prompt[pair["id"]]
             scores = labeller_scores(
-                [post[pair["id"]]] * len(rows), [r["completion"] for r in rows],
+                true_reward, [post[pair["id"]]] * len(rows), [r["completion"] for r in rows],
                 [f"{seed}:{r['prompt_id']}:{r['completion']}" for r in rows], 1.3,
             )  # fmt: skip
             assert pair["score_chosen"] == pytest.approx(max(scores), abs=1e-9)

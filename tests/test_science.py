@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from allroads import base_models, diagnostics, tasks, toytask, training
+from allroads import base_models, diagnostics, reward_models, tasks, toytask, training
 from allroads.io import read_jsonl
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler
@@ -33,7 +33,11 @@ def run(tmp_path_factory):
     data = {s: read_jsonl(out / "data" / f"{s}.jsonl") for s in (*tasks.SPLITS, "eval_prompts")}
     base_hp = dict(DEFAULT["base"], epochs=2)
     base_models.materialize_base(
-        DEFAULT["models"]["toy-s"], base_hp, str(out / "data" / "pretrain.jsonl"), str(out / "base")
+        DEFAULT["models"]["toy-s"],
+        base_hp,
+        str(out / "data" / "pretrain.jsonl"),
+        str(out / "base"),
+        tokenizer=tasks.get_task(task).tokenizer(),
     )
     sft_hp = dict(DEFAULT["train"]["sft"], epochs=4)
     training.train_sft(str(out / "base"), data["sft_train"], sft_hp, 0, "fp32", str(out / "sft"))
@@ -81,7 +85,9 @@ def test_offline_dpo_implicit_reward_ranks_held_out_pairs(run):
     sides = ("chosen", "rejected")
     lp = {}
     for m in ("sft", "dpo"):
-        logps = diagnostics.text_logps(str(out / m), prompts, *([r[k] for r in val] for k in sides))
+        logps = reward_models.text_logps(
+            str(out / m), prompts, *([r[k] for r in val] for k in sides)
+        )
         lp.update({(m, side): v for side, v in zip(sides, logps, strict=True)})
     margin = [
         (a - b) - (c - d)

@@ -4,7 +4,7 @@ import random
 
 import pytest
 
-from allroads import tasks, toytask
+from allroads import bradley_terry, tasks, toytask
 from allroads.io import read_jsonl
 
 POST = "about trent\nso trent hates maps . rupert owns phones . um trent sold boats . erin cooked hats ."
@@ -46,10 +46,10 @@ def test_perfect_summary_is_optimal_among_generators(two_word):
     rng = random.Random(0)
     sal = (1, 1) if two_word else (2, 3)
     for _ in range(200):
-        post = toytask._make_post(rng, sal, (3, 5))
+        post = toytask.make_post(rng, sal, (3, 5))
         text = toytask.judge_post(post, two_word)
         best = toytask.true_reward(text, toytask.perfect_summary(post, two_word))
-        for name, gen in toytask._candidate_generators(post, rng, two_word).items():
+        for name, gen in toytask.candidate_writers(post, rng, two_word).items():
             assert toytask.true_reward(text, gen()) <= best, name
 
 
@@ -59,7 +59,7 @@ def test_generation_needs_the_canonical_order_and_verification_sees_it():
     rng = random.Random(1)
     worse = 0
     for _ in range(300):
-        post = toytask._make_post(rng, (2, 3), (3, 5))
+        post = toytask.make_post(rng, (2, 3), (3, 5))
         text = toytask.judge_post(post)
         in_post_order = " " + " ".join([post.topic] + [w for f in post.salient for w in f])
         worse += toytask.true_reward(text, in_post_order) < toytask.true_reward(
@@ -163,12 +163,12 @@ def test_control_variant_is_two_words_with_a_two_word_prompt():
         assert row["prompt"].endswith("Two-Word TL;DR: " + topic)  # the lookup's anchor
         assert row["post"].split("\n")[0].endswith("(two words)")
         assert len(row["reference"].split()) == 2
-    assert toytask.label_agreement(splits["pft_train"]) > 0.6
+    assert bradley_terry.label_agreement(toytask.true_reward, splits["pft_train"]) > 0.6
 
 
 def test_label_noise_like_human_agreement():
     rows = toytask.build_splits(CFG, seed=1)["pft_train"]
-    agreement = toytask.label_agreement(rows)
+    agreement = bradley_terry.label_agreement(toytask.true_reward, rows)
     assert 0.65 <= agreement <= 0.80, agreement  # TL;DR human agreement is ~70-75%
 
 
@@ -180,18 +180,24 @@ def test_labeller_ranker_prefers_as_the_preference_labeler_does():
     wins = 0
     for i in range(n):
         keys = [f"0:p{i}:0", f"0:p{i}:1"]
-        sg, sb = toytask.labeller_scores([POST, POST], [good, bad], keys, tau)
+        sg, sb = bradley_terry.labeller_scores(
+            toytask.true_reward, [POST, POST], [good, bad], keys, tau
+        )
         wins += sg > sb
-        assert toytask.labeller_scores([POST, POST], [good, bad], keys, tau) == [sg, sb]
+        assert bradley_terry.labeller_scores(
+            toytask.true_reward, [POST, POST], [good, bad], keys, tau
+        ) == [sg, sb]
     p = 1 / (1 + 2.718281828459045 ** (-(2.75 - 1.25) / tau))  # 0.760
     assert abs(wins / n - p) < 4 * (p * (1 - p) / n) ** 0.5, (wins / n, p)
-    other = toytask.labeller_scores([POST], [good], ["1:p0:0"], tau)
-    assert other != toytask.labeller_scores([POST], [good], ["0:p0:0"], tau)  # seed matters
+    other = bradley_terry.labeller_scores(toytask.true_reward, [POST], [good], ["1:p0:0"], tau)
+    assert other != bradley_terry.labeller_scores(
+        toytask.true_reward, [POST], [good], ["0:p0:0"], tau
+    )  # seed matters
 
 
 def test_noise_free_labeler_agrees():
     rows = toytask.build_splits(dict(CFG, label_temperature=1e-3), seed=1)["pft_train"]
-    assert toytask.label_agreement(rows) == 1.0
+    assert bradley_terry.label_agreement(toytask.true_reward, rows) == 1.0
 
 
 def test_same_seed_same_data_other_seed_differs():
@@ -234,7 +240,9 @@ def test_default_pretraining_never_shows_the_task_answer(tmp_path):
     task post with its summary, so what SFT and preference training add is measurable."""
     import yaml
 
-    default = yaml.safe_load(open(tasks.__file__.replace("allroads/tasks.py", "config.yaml")))
+    default = yaml.safe_load(
+        open(tasks.__file__.replace("allroads/tasks/__init__.py", "config.yaml"))
+    )
     toy = dict(default["task"]["toy"], pretrain=300)
     tasks.build({"kind": "toy", "seed": 3, "n_eval_prompts": 5, "toy": toy}, {}, tmp_path)
     rows = read_jsonl(tmp_path / "pretrain.jsonl")

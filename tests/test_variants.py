@@ -19,6 +19,8 @@ from allroads.judged_pairs import judged_pairs
 from allroads.judging import LabellerJudge
 from allroads.judging.base import Comparison, Verdict
 from allroads.rouge import rouge_l_f1, rouge_pairs, score_samples
+from allroads.tasks import get_task
+from allroads.tasks.facts import FactsTask
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -91,12 +93,13 @@ def _toy_rows(n, seed=0):
 
 
 def test_labeller_has_the_default_preference_datas_noise():
-    """The labeller judge is toytask.label_pair's Bradley–Terry labeller at the same temperature:
+    """The labeller judge is the data's Bradley–Terry labeller at the same temperature:
     on the default data's own pairs it agrees with r* about as often as the data's labels do."""
     rows = _toy_rows(600)
     t = DEFAULT["task"]["toy"]["label_temperature"]
     comps = [Comparison(r["id"], r["id"], r["post"], r["chosen"], r["rejected"]) for r in rows]
-    verdicts = LabellerJudge(t, seed=0).judge(comps)
+    task = get_task(DEFAULT["task"])
+    verdicts = LabellerJudge(task, t, seed=0).judge(comps)
     agree, data_agree, n = 0, 0, 0
     for r, vd in zip(rows, verdicts, strict=True):
         rc, rr = (
@@ -110,9 +113,11 @@ def test_labeller_has_the_default_preference_datas_noise():
     assert abs(agree / n - data_agree / n) < 0.06, (agree / n, data_agree / n)
     assert 0.6 < agree / n < 0.9
     # seeded per comparison: the same labels in any order, other labels under another seed
-    again = LabellerJudge(t, seed=0).judge(comps[::-1])[::-1]
+    again = LabellerJudge(task, t, seed=0).judge(comps[::-1])[::-1]
     assert [x.score for x in again] == [x.score for x in verdicts]
-    assert [x.score for x in LabellerJudge(t, seed=1).judge(comps)] != [x.score for x in verdicts]
+    assert [x.score for x in LabellerJudge(task, t, seed=1).judge(comps)] != [
+        x.score for x in verdicts
+    ]
 
 
 class _Spy:
@@ -194,7 +199,7 @@ def test_paper_config_labels_with_the_openai_judge():
     assert paper["variants"]["judged"] == {"pairs": "judged", "judge": "openai"}
     bad = copy.deepcopy(paper)
     bad["variants"]["judged"]["judge"] = "labeller"
-    with pytest.raises(ConfigError, match="labeller needs the toy task"):
+    with pytest.raises(ConfigError, match="labeller needs a task with a hidden reward"):
         validate(bad)
 
 
@@ -212,7 +217,7 @@ def tiny_models(tmp_path_factory):
     from allroads import models
 
     root = tmp_path_factory.mktemp("variant_models")
-    tok = models.build_toy_tokenizer()
+    tok = FactsTask.tokenizer()
     for name, seed in (("sft", 1), ("dpo", 6)):
         models.save(models.init_tiny_model(ARCH, tok, seed=seed), tok, root / name)
     cfg = models.init_tiny_model(ARCH, tok, seed=3).config
@@ -272,7 +277,8 @@ def test_variant_diagnostics_score_the_variants_own_models_on_held_out_pairs(tmp
                "pft_train": str(tmp_path / "pft_train.jsonl"),
                "pft_val": str(tmp_path / "pft_val.jsonl")},
         output=[str(out)],
-        params={"task_kind": "toy", "precision": "fp32", "pair_variants": [], "generators": [],
+        config={"task": DEFAULT["task"]},
+        params={"precision": "fp32", "pair_variants": [], "generators": [],
                 "rouge": {}, "models": [], "rms": ["rouge.global_rm"],
                 "offline": ["rouge.dpo", "judged.dpo"]},
         wildcards={"size": "toy-xs", "seed": "0"},
