@@ -31,7 +31,8 @@ degree=2-4 seed=0 reach=1 step=0.1 invalid=0.5 hops=all``), then ``from s to t``
 pure function of (post, summary), as the oracle judge, the labeller and the diagnostics call
 it; the graph is rebuilt from the header (cached). Record schema as the facts task's
 (:mod:`allroads.toytask`): SFT rows ``{id, prompt, post, reference}``, preference rows
-``{id, prompt, post, chosen, rejected}``; completions start with a space.
+```{id, prompt, post, chosen, rejected}``; completions start with a space. The workflow reaches it
+through :class:`allroads.tasks.paths.PathsTask` (``task.kind: paths``).
 
 Defaults of every knob live in :data:`DEFAULTS` (config ``task.paths``).
 """
@@ -45,7 +46,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from . import bradley_terry
-from .toytask import EOS, PAD
+from .toytask import EOS, PAD, UNK
 
 DEFAULTS = {
     "nodes": 40,  # graph size N
@@ -73,7 +74,7 @@ def settings(task_cfg: dict) -> dict:
 def vocabulary(task_cfg: dict | None = None) -> list[str]:
     """Every word a prompt, walk or path can contain (the word-level tokenizer's vocabulary)."""
     n = settings(task_cfg or {})["nodes"]
-    return [PAD, EOS, "<unk>"] + STRUCTURE + [f"n{i}" for i in range(n)]
+    return [PAD, EOS, UNK] + STRUCTURE + [f"n{i}" for i in range(n)]
 
 
 # --------------------------------------------------------------------------- the graph
@@ -380,16 +381,6 @@ def pretraining_corpus(task_cfg: dict, n: int, seed: int) -> list[dict]:
         prompt = f"SUBREDDIT: r/paths\n\nTITLE: walk\n\nPOST: walk from n{u}\n\nTL;DR: n{u}"
         out.append({"id": f"pretrain-{i:06d}", "prompt": prompt, "reference": _say(walk)})
     return out
-
-
-def label_agreement(rows: list[dict]) -> float:
-    """Fraction of preference rows (with unequal r*) whose chosen side has the higher r*."""
-    return bradley_terry.label_agreement(true_reward, rows)
-
-
-def labeller_scores(judge_texts, completions, keys, temperature) -> list[float]:
-    """The labeller as a ranker of many samples (:func:`allroads.bradley_terry.labeller_scores`)."""
-    return bradley_terry.labeller_scores(true_reward, judge_texts, completions, keys, temperature)
 
 
 # --------------------------------------------------------------------------- diagnostics

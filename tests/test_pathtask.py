@@ -5,6 +5,7 @@ import random
 
 import pytest
 
+from allroads import bradley_terry
 from allroads import pathtask as pt
 
 CFG = dict(splits=dict(sft_train=400, sft_val=5, sft_test=5, pft_train=2000, pft_val=50))
@@ -107,7 +108,11 @@ def test_walks_follow_edges_and_demonstrations_are_valid_routes_of_varied_length
 @pytest.mark.parametrize("first_hop,temperature", [(False, 0.6), (True, 1.3)])
 def test_labels_agree_with_rstar_about_as_tldr_labels_do(first_hop, temperature):
     cfg = dict(CFG, first_hop=first_hop, label_temperature=temperature)
-    assert 0.65 < pt.label_agreement(pt.build_splits(cfg, 0)["pft_train"]) < 0.78
+    assert (
+        0.65
+        < bradley_terry.label_agreement(pt.true_reward, pt.build_splits(cfg, 0)["pft_train"])
+        < 0.78
+    )
 
 
 def test_writers_cover_each_kind_and_the_shortest_route_is_best():
@@ -159,3 +164,56 @@ def test_vocabulary_covers_every_prompt_walk_and_completion():
         w for d in pt.pretraining_corpus({}, 50, 0) for w in (d["prompt"] + d["reference"]).split()
     }
     assert words <= vocab and pt.EOS in vocab and pt.PAD in vocab
+
+
+def config_task(*overlays):
+    """The ``task`` section of config.yaml with the given overlays merged, as Snakemake does."""
+    from pathlib import Path
+
+    import yaml
+
+    from allroads.config import merge_overlay
+
+    root = Path(__file__).resolve().parent.parent
+    cfg = yaml.safe_load((root / "config.yaml").read_text())
+    for name in overlays:
+        merge_overlay(cfg, yaml.safe_load((root / "config" / name).read_text()))
+    cfg["task"]["paths"]["splits"] = dict.fromkeys(cfg["task"]["paths"]["splits"], 20)
+    cfg["task"]["paths"]["pretrain"] = 10
+    return cfg["task"]
+
+
+@pytest.mark.parametrize(
+    "overlays", [("toy-paths.yaml",), ("toy-paths.yaml", "toy-paths-control.yaml")]
+)
+def test_the_task_interface_runs_the_configs_task(tmp_path, overlays):
+    from allroads.io import read_jsonl
+    from allroads.judging import make_judge
+    from allroads.judging.base import Comparison
+    from allroads.tasks import SPLITS, get_task
+
+    task = get_task(config_task(*overlays))
+    rows = task.write_splits(tmp_path, {})
+    assert {s: read_jsonl(tmp_path / f"{s}.jsonl") for s in SPLITS} == rows
+    control = len(overlays) == 2
+    assert all(
+        r["post"].split("\n")[0].endswith("hops=1" if control else "hops=all")
+        for r in rows["sft_train"]
+    )
+    tok = task.tokenizer()
+    docs = task.pretraining_corpus()
+    for text in [r["prompt"] + r["reference"] for r in rows["sft_train"]] + [
+        d["prompt"] for d in docs
+    ]:
+        assert tok.unk_token_id not in tok(text)["input_ids"]
+    r = rows["pft_train"][0]
+    assert task.reward(r["post"], r["chosen"]) == pt.true_reward(r["post"], r["chosen"])
+    assert task.label_temperature == (1.3 if control else 0.6)
+    assert task.slip_kind(r["post"], r["chosen"], r["chosen"]) in task.slips
+    judge = make_judge("oracle", {}, seed=0, task=task)
+    shortest = " " + " ".join(f"n{v}" for v in pt.shortest_route(
+        pt.read_post(r["post"]).graph, pt.read_post(r["post"]).s, pt.read_post(r["post"]).t,
+        random.Random(0))[: 1 if control else None])  # fmt: skip
+    back = " " + r["prompt"].split()[-1]  # a hop from s to s: no edge, no progress
+    (verdict,) = judge.judge([Comparison("c0", r["id"], r["post"], shortest, back)])
+    assert verdict.score == 1.0 and verdict.meta["r_reference"] == task.reward(r["post"], back)
