@@ -284,8 +284,11 @@ def demonstration(cfg: dict, g: Graph, s: int, t: int, rng: random.Random) -> st
 
 def writers(cfg: dict, g: Graph, s: int, t: int, rng: random.Random) -> dict[str, Callable]:
     """The preference pool's writers (name -> draw a completion). Full task: shortest routes,
-    longer valid routes, an invalid edge (a node swapped, or a jump to t), routes that stop
-    short of t or run past it, loops, and random walks; control: the first hop of each kind."""
+    longer valid routes, an invalid edge (a node swapped), routes that end next to t or stop short
+    of it or run past it, loops, and random walks; control: the first hop of each kind. Failing
+    routes are as often as long as a shortest route, or longer, as shorter than it, so that
+    length alone does not tell good from bad (a pool where the failures are short teaches an
+    RM that longer is better, which on a policy's valid routes picks the detours)."""
     if cfg["first_hop"]:
         best = [v for v in g.succ[s] if g.dist[v][t] == g.dist[s][t] - 1]
         return {
@@ -298,13 +301,11 @@ def writers(cfg: dict, g: Graph, s: int, t: int, rng: random.Random) -> dict[str
     def invalid_edge():
         return _say(with_invalid_edge(g, s, shortest_route(g, s, t, rng), rng))
 
-    def shortcut():  # a prefix of a shortest route, then a jump to t along no edge
+    def misses_target():  # as long as a shortest route, a wrong last hop; or stops short
         route = shortest_route(g, s, t, rng)
-        cut = [i for i in range(len(route) - 1) if t not in g.succ[([s] + route)[i]]]
-        return _say(route[: rng.choice(cut)] + [t]) if cut else invalid_edge()
-
-    def misses_target():
-        route = shortest_route(g, s, t, rng)
+        last = [v for v in g.succ[([s] + route)[-2]] if v != t]
+        if last and rng.random() < 0.5:
+            return _say(route[:-1] + [rng.choice(last)])
         return _say(route[: rng.randrange(1, len(route))])
 
     def overshoot():
@@ -315,7 +316,6 @@ def writers(cfg: dict, g: Graph, s: int, t: int, rng: random.Random) -> dict[str
         "shortest": lambda: _say(shortest_route(g, s, t, rng)),
         "longer": lambda: _say(detour_route(g, s, t, rng, cfg["detour"])),
         "invalid_edge": invalid_edge,
-        "shortcut": shortcut,
         "misses_target": misses_target,
         "overshoot": overshoot,
         "loop": lambda: _say(with_loop(g, s, shortest_route(g, s, t, rng), rng)),
