@@ -2,7 +2,8 @@
 (:data:`TASKS`); :func:`get_task` builds the config's task, :func:`build` writes its data.
 
 Today's tasks: ``toy`` (:mod:`allroads.tasks.facts`, the facts toy; ``task.two_word``: its
-two-word control) and ``tldr`` (:mod:`allroads.tasks.tldr`, Reddit TL;DR from the hub).
+two-word control), ``paths`` (:mod:`allroads.tasks.paths`, shortest paths on a
+fixed graph; ``task.paths.first_hop``: its first-hop control) and ``tldr`` (:mod:`allroads.tasks.tldr`, Reddit TL;DR from the hub).
 """
 
 from .base import SPLITS, Task, TaskError

@@ -7,9 +7,10 @@ from typing import Any
 
 from .base import Task, TaskError
 from .facts import FactsTask
+from .paths import PathsTask
 from .tldr import TldrTask
 
-TASKS: dict[str, type[Task]] = {c.kind: c for c in (FactsTask, TldrTask)}
+TASKS: dict[str, type[Task]] = {c.kind: c for c in (FactsTask, PathsTask, TldrTask)}
 
 
 def task_class(kind: str) -> type[Task]:

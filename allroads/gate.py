@@ -1,0 +1,55 @@
+"""The gate: can a ranker pick out the better of a policy's own samples? (toy tasks with r*)
+
+Measured on a generator's online samples before any online-vs-offline claim, per ranker (the
+global RM; offline DPO's implicit reward). The ranker's top and bottom sample of each prompt
+form the pair online DPO would train on (:func:`allroads.pairs.select_pairs`, after the same
+truncation penalty as ``label_online``). Metrics:
+
+- ``tie_share``: prompts whose top and bottom are one text or one score (no preference);
+- ``rstar_tie_share``: prompts whose samples all have one r* (no headroom for any ranker);
+- ``rstar_agree``: on the pairs with unequal r*, the top sample has the higher r*;
+- ``bok_gain_share``: the ranker's pick's mean r* gain over the mean sample, as a share of the
+  oracle pick's gain (the best sample by r*); 1 = as good as r*, 0 = no better than chance;
+- ``bok_rstar_pick``, ``bok_rstar_oracle``, ``bok_rstar_mean``: the three means it divides.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+
+from .diagnostics import pair_accuracy
+from .pairs import penalize_truncated, select_pairs
+
+
+def ranker_gate(
+    samples: list[dict],
+    scores: list[float],
+    posts: dict[str, str],
+    reward: Callable[[str, str], float],
+    truncated_score: float | None = -1.0,
+) -> dict[str, float]:
+    """The gate's metrics (module docstring) of one ranker's ``scores`` of ``samples`` (rows
+    with ``prompt_id``, ``sample_idx``, ``completion``, ``truncated``); ``posts``: prompt id ->
+    judge-visible post; ``reward``: the task's r*."""
+    truncated = [bool(s.get("truncated", False)) for s in samples]
+    pairs, stats = select_pairs(samples, penalize_truncated(scores, truncated, truncated_score))
+    rc = [reward(posts[p["id"]], p["chosen"]) for p in pairs]
+    rr = [reward(posts[p["id"]], p["rejected"]) for p in pairs]
+    differ = [(a, b) for a, b in zip(rc, rr, strict=True) if a != b]
+    by_prompt: dict[str, list[float]] = defaultdict(list)
+    for s in samples:
+        by_prompt[s["prompt_id"]].append(reward(posts[s["prompt_id"]], s["completion"]))
+    n = max(1, len(by_prompt))
+    pick = sum(rc) / max(1, len(rc))
+    oracle = sum(max(v) for v in by_prompt.values()) / n
+    mean = sum(sum(v) / len(v) for v in by_prompt.values()) / n
+    return {
+        "tie_share": stats["tied"] / max(1, stats["pairs"]),
+        "rstar_tie_share": sum(len(set(v)) == 1 for v in by_prompt.values()) / n,
+        "rstar_agree": pair_accuracy([a for a, _ in differ], [b for _, b in differ]),
+        "bok_gain_share": (pick - mean) / (oracle - mean) if oracle > mean else float("nan"),
+        "bok_rstar_pick": pick,
+        "bok_rstar_oracle": oracle,
+        "bok_rstar_mean": mean,
+    }
