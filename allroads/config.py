@@ -241,3 +241,17 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
 def local_rm_beta(cfg: dict) -> float:
     """β for the reference-free local RM: 1/H unless set (Table 4)."""
     return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])
+
+
+STAGE_SCHEMAS = {"base": "base_hparams", "sft": "sft_hparams", "global_rm": "global_rm_hparams",
+                 "dpo": "dpo_hparams"}  # fmt: skip
+
+
+def stage_defaults(stage: str) -> dict[str, Any]:
+    """The schema's defaults of one training stage's hyperparameters (``base``, ``sft``,
+    ``global_rm``, ``dpo``), for code that calls a training function without a validated
+    config (tests): ``{**stage_defaults("sft"), "epochs": 1, ...}``."""
+    schema = _load_schema(SCHEMA_DIR / "config.schema.yaml")
+    out: dict[str, Any] = {}
+    fill_defaults(out, schema, schema["$defs"][STAGE_SCHEMAS[stage]])
+    return out

@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from allroads import models, training
+from allroads.config import stage_defaults
 from allroads.io import read_jsonl, write_jsonl
 from allroads.logprobs import completion_logps
 from allroads.pairs import penalize_truncated
@@ -27,7 +28,7 @@ PROMPTS = [
     {"id": f"p{i}", "post": f"post {i}", "prompt": f"POST: bob likes cats and zoe owns boats {i}\nTL;DR:"}
     for i in range(4)
 ]  # fmt: skip
-HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
+HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
 
 
 def bpe_tokenizer():
