@@ -98,6 +98,13 @@ def test_sft_one_epoch_c2(cfg):
     assert cfg["train"]["sft"]["epochs"] == 1
 
 
+def test_sft_as_the_authors_trained_it(cfg):
+    # Table 2's batch 64 (C.3: consistent across RM and SFT training); the authors' loss covers
+    # the whole sequence (REBEL src/tldr/sft.py:390), not the summary alone
+    assert cfg["train"]["sft"]["batch_size"] == 64
+    assert cfg["train"]["sft"]["completion_only_loss"] is False
+
+
 def test_local_rm_beta_table_4(cfg):
     # Table 4: beta = 1/H = 1/53
     assert local_rm_beta(cfg) == pytest.approx(1 / 53)
