@@ -73,20 +73,21 @@ FIGURES: dict[str, dict] = {
     },
     "fig7": {
         "title": "Figure 7: prompt augmentation",
-        "policies": ["online-dpo", "augment.online-dpo"],
+        "policies": ["online-sft", "augment.online-sft"],
         "metric": "judge",
-        "comparisons": [["augment.online-dpo", "online-dpo"]],
+        "comparisons": [["augment.online-sft", "online-sft"]],
         "labels": {
-            "online-dpo": "Online DPO (DPO)",
-            "augment.online-dpo": "Online DPO (DPO) + SFT prompts",
+            "online-sft": "Online DPO (SFT)",
+            "augment.online-sft": "Online DPO (SFT) + SFT prompts",
         },
         "needs": ["augment"],
         "caption": (
-            "Prompt augmentation (Appendix A.3): Online DPO (DPO) whose on-policy prompts also "
-            "include SFT training prompts (about 3x the pairs and steps, the samples labelled "
-            "by the same global RM), against plain Online DPO (DPO). The paper sees almost no "
-            "improvement, against what a computational-statistical-gap refinement of H3 "
-            "predicts."
+            "Prompt augmentation (Appendix A.3): Online DPO (SFT) whose on-policy prompts also "
+            "include the SFT training prompts (the SFT's samples on them labelled by the same "
+            "global RM: about 3x the pairs and steps), against plain Online DPO (SFT), as the "
+            "authors ran it (REBEL scripts/tldr/generate_sft.sh --prompt_aug, online_dpo.sh "
+            "--sft_aug). The paper sees almost no improvement, against what a "
+            "computational-statistical-gap refinement of H3 predicts."
         ),
     },
     "fig8": {

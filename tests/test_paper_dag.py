@@ -131,8 +131,8 @@ def test_exact_job_counts_per_rule(dag):
     # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
     # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
     # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
-    # policies (2) and of the DPO policy on augment's extra SFT prompts (1), 4 more online pairs
-    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.dpo), 8 more evaluation
+    # policies (2) and of the SFT on augment's extra SFT prompts (1), 4 more online pairs
+    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.sft), 8 more evaluation
     # samples, 4 ROUGE-L scorings, 4 more judgments, the variants' diagnostics; one extra
     # prompt set; a table and a figure per figure (3, 6, 7, 8; one judge), a second
     # diagnostics table; the run's judge bill before any judge call (judge_budget).
@@ -165,6 +165,50 @@ def test_exact_job_counts_per_rule(dag):
     assert Counter(j["rule"] for j in jobs) == expected
     assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 737
     assert sum(expected.values()) == 737
+
+
+def blocks_of(out: str, rule: str) -> list[str]:
+    return [
+        b for b in re.split(r"\n(?=(?:local)?rule \w+:\n)", out) if b.startswith(f"rule {rule}:\n")
+    ]
+
+
+def field(block: str, name: str) -> list[str]:
+    return re.search(rf"^\s*{name}: (.*)$", block, re.M).group(1).split(", ")
+
+
+def test_figure7_augments_the_sft_generator(dag):
+    """Figure 7 as the authors ran it (REBEL generate_sft.sh --prompt_aug, online_dpo.sh
+    --sft_aug): Online DPO (SFT) on the PFT prompts plus the SFT train prompts, against Online
+    DPO (SFT); the extra pairs are the SFT's own samples on the extra prompts."""
+    from allroads.figures import FIGURES
+
+    assert FIGURES["fig7"]["comparisons"] == [["augment.online-sft", "online-sft"]]
+    _, out, _ = dag
+    [table] = [b for b in blocks_of(out, "table") if "tables/fig7." in b]
+    inputs = field(table, "input")
+    assert {re.search(r"/([\w.-]+)\.judge-", f).group(1) for f in inputs} == {
+        "online-sft",
+        "augment.online-sft",
+    }
+    samples = [b for b in blocks_of(out, "sample_online") if "gen=augment." in b]
+    labels = [b for b in blocks_of(out, "label_online") if "gen=augment." in b]
+    online = [b for b in blocks_of(out, "online_dpo") if "augment." in field(b, "output")[0]]
+    assert samples and len(samples) == len(labels) == len(online)
+    for b in samples:  # the shared SFT samples the extra prompts, nothing else
+        size = re.search(r"size=([\w.-]+)", b).group(1)
+        model, prompts = field(b, "input")
+        assert model.endswith(f"/models/{size}/sft"), model
+        assert prompts.endswith("/data/augment.prompts.jsonl")
+        assert field(b, "output")[0].endswith("/augment.sft.samples.jsonl")
+    for b in labels:  # ranked with the SFT's default samples on the PFT prompts, by the default RM
+        d = re.search(r"output: (\S+)/augment\.sft\.pairs\.jsonl", b).group(1)
+        ins = field(b, "input")
+        assert f"{d}/sft.samples.jsonl" in ins and f"{d}/augment.sft.samples.jsonl" in ins
+        assert ins[-1].endswith("/global_rm") and "augment" not in ins[-1].rsplit("/", 1)[1]
+    for b in online:  # starts from, and regularizes to, the SFT
+        init, ref, pairs = field(b, "input")
+        assert init == ref and init.endswith("/sft") and pairs.endswith("/augment.sft.pairs.jsonl")
 
 
 def test_figure5_starts_from_the_shared_bases(dag):

@@ -75,9 +75,9 @@ def test_default_dag_dry_run(tmp_path):
     m = sizes * len(cfg["variant_seeds"])  # Figures 6-8 run on variant_seeds
     # Figures 6-8 add, per (size, variant seed) m: the rouge and judged variants' own global RM
     # (2) and offline DPO (rouge: DPO and DPO (2x); judged: DPO); samples of their DPO policies
-    # (2) and of the DPO policy on augment's extra prompts (1) -- the SFT's and DPO's samples on
+    # (2) and of the SFT on augment's extra prompts (1) -- the SFT's and DPO's samples on
     # the PFT prompts are the default sets, shared by the rouge / judged pairs, judged Online
-    # DPO (SFT) and augment; the pairs (rouge.dpo, judged.sft, judged.dpo, augment.dpo) and
+    # DPO (SFT) and augment; the pairs (rouge.dpo, judged.sft, judged.dpo, augment.sft) and
     # their online DPO (4); evaluation samples of the rouge (4, on the PFT val prompts), judged
     # (3) and augment (1) policies, ROUGE-L scores of the 4 rouge ones, judgments of the 4
     # others, the variants' diagnostics; one extra prompt set, a second diagnostics table.
@@ -380,13 +380,14 @@ def test_variants_end_to_end(tmp_path):
     held_out += [f"{x}_implicit_acc" for x in ("rouge.dpo", "rouge.dpo2x", "judged.dpo")]
     assert all(0 <= v[k] <= 1 for k in held_out), {k: v.get(k) for k in held_out}
     # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
-    aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
-    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
+    aug = read_jsonl(d / "augment.sft.pairs.jsonl")
+    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "sft.pairs.jsonl"))
     m = results / "models/toy-xs/seed0"
-    assert optimizer_steps(m / "augment.online-dpo") >= 3 * optimizer_steps(m / "online-dpo") - 2
+    assert optimizer_steps(m / "augment.online-sft") >= 3 * optimizer_steps(m / "online-sft") - 2
     # the variants reuse the default checkpoints where theirs would be the same
     assert not (m / "augment.dpo").exists() and not (m / "judged.dpo2x").exists()
-    assert not (d / "augment.sft.samples.jsonl").exists()  # Figure 7 augments Online DPO (DPO)
+    assert not (m / "augment.sft").exists()
+    assert not (d / "augment.dpo.samples.jsonl").exists()  # Figure 7 augments Online DPO (SFT)
 
     rc, out = smk("--report", str(tmp_path / "report.html"), "--configfile", str(conf))
     assert rc == 0, out[-3000:]
