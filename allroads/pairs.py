@@ -62,3 +62,17 @@ def penalize_truncated(
     finished = [s for s, t in zip(scores, truncated, strict=True) if not t]
     center = sum(finished) / len(finished) if finished else 0.0
     return [float(penalty) if t else s - center for s, t in zip(scores, truncated, strict=True)]
+
+
+def append_eos(samples: list[dict], eos_id: int) -> list[dict]:
+    """The authors' online labels (REBEL src/tldr/process_vllm.py:155): each response is
+    re-tokenized by a tokenizer that appends EOS, so a sample that reached H tokens without one
+    is scored by the RM, and trained on by online DPO, with EOS appended. Returns copies whose
+    ``completion_ids`` end with ``eos_id``; samples that drew EOS are unchanged. (``truncated``
+    still records that the policy drew none.)"""
+    out = []
+    for s in samples:
+        if s["truncated"] and (not s["completion_ids"] or s["completion_ids"][-1] != eos_id):
+            s = {**s, "completion_ids": [*s["completion_ids"], eos_id]}
+        out.append(s)
+    return out

@@ -491,6 +491,10 @@ BON_T = BON.get("temperature", "online")
 BON_T = config["online"]["temperature"] if BON_T == "online" else BON_T
 BON_GENERATORS = BON.get("generators", ["sft", "dpo"])
 FIG4_GENERATOR = BON.get("fig4_generator", "sft")
+# the score of a BoN sample without EOS: "online" (default) = online.truncated_score
+BON_TRUNCATED_SCORE = BON.get("truncated_score", "online")
+if BON_TRUNCATED_SCORE == "online":
+    BON_TRUNCATED_SCORE = config["online"]["truncated_score"]
 # checkpoint directory of each RM kind (wildcards: size, seed); the DPO RM also reads the SFT
 RM_DIRS = {"global": ["global_rm"], "local": ["local_rm"], "dpo": ["dpo", "sft"]}
 

@@ -44,7 +44,8 @@ rule label_online:
     params:
         precision=PRECISION,
         batch_size=config["sampler"].get("batch_size", 256),
-        truncated_score=config["online"].get("truncated_score", -1.0),
+        truncated_score=config["online"]["truncated_score"],
+        append_eos=config["online"]["append_eos"],
         ranker=config["online"].get("ranker", "global_rm"),
     script:
         "../scripts/label_online.py"

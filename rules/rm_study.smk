@@ -129,7 +129,7 @@ rule judge_bon:
     threads: 1
     params:
         n=BON_N,
-        truncated_score=config["online"].get("truncated_score", -1.0),
+        truncated_score=BON_TRUNCATED_SCORE,
         judge_cfg=config["judge"],
         workdir=lambda wc: f"{R}/judge_work/{wc.judge}/bon-{wc.size}-seed{wc.seed}-{wc.gen}",
     script:
