@@ -225,6 +225,10 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
             problems.append((f"{key}.judge", "the labeller needs the toy task's hidden reward"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
+        if v.get("temper_offline") and pairs == "pft":
+            problems.append(
+                (f"{key}.temper_offline", "the PFT pairs are not samples at a temperature")
+            )
         if v.get("extra_prompts", 0) and pairs != "pft":
             problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
         if pairs != "pft" and name in used and "sft" not in cfg["online"]["generators"]:

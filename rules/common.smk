@@ -168,6 +168,17 @@ def train_pairs(name):
     return get
 
 
+def offline_temperatures(name):
+    """(reference, policy) temperatures of offline DPO model `name` (`dpo`, `V.dpo2x`): 1, or
+    for a variant with `temper_offline` the sampling temperature of its pairs (the policy's
+    too with online.temper_policy), as online DPO."""
+    variant, _ = _variants.split(name)
+    if variant is None or not VARIANTS[variant].get("temper_offline", False):
+        return 1.0, 1.0
+    t = config["online"]["temperature"]
+    return t, (t if config["online"].get("temper_policy", True) else 1.0)
+
+
 def online_prompt_files(wildcards):
     """Prompts generator `gen`'s pairs come from: the PFT train prompts, plus variant V's
     extra SFT train prompts (Figure 7)."""

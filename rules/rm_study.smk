@@ -22,7 +22,12 @@ rule local_rm:
     params:
         **train_params(
             "dpo",
-            hp=dict(config["train"]["dpo"], beta=local_rm_beta(config)),
+            # train.dpo's settings (Table 4), with train.local_rm's over them
+            hp=dict(
+                config["train"]["dpo"],
+                **config["train"].get("local_rm", {}),
+                beta=local_rm_beta(config),
+            ),
             ref_temperature=1.0,
             policy_temperature=1.0,
         ),

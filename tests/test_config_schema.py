@@ -35,6 +35,11 @@ def test_default_config_is_valid():
         (lambda c: c["rm_study"].update(kinds=["oracle"]), "key rm_study.kinds.0:"),
         (lambda c: c["online"].update(ranker="human"), "key online.ranker:"),
         (
+            lambda c: c["variants"]["augment"].update(temper_offline=True),
+            "key variants.augment.temper_offline: the PFT pairs are not samples",
+        ),
+        (lambda c: c["train"].update(local_rm={"beta": 0.1}), "train.local_rm.beta: unknown key"),
+        (
             lambda c: (c["online"].update(ranker="labeller"), c["task"].update(kind="tldr")),
             "online.ranker: the labeller ranker needs the toy task's hidden reward",
         ),

@@ -211,6 +211,48 @@ def test_figure7_augments_the_sft_generator(dag):
         assert init == ref and init.endswith("/sft") and pairs.endswith("/augment.sft.pairs.jsonl")
 
 
+def job_spec(block: str) -> dict:
+    """The JSON spec a training job's shell command passes to `python -m allroads.training`."""
+    import json
+
+    return json.loads(re.search(r"allroads\.training '(\{.*\})'", block).group(1))
+
+
+def test_offline_dpo_on_sampled_pairs_is_tempered(dag):
+    """Figures 6 and 8 (variants.<V>.temper_offline): offline DPO on pairs of SFT samples at
+    T = 0.1 scales reference and policy logits by 1/T, as the authors' dpo_fix.py:221; offline
+    DPO on the human pairs is untempered (T = 1)."""
+    _, out, _ = dag
+    seen = set()
+    for b in blocks_of(out, "offline_dpo"):
+        name = field(b, "output")[0].rsplit("/", 1)[1]
+        spec = job_spec(b)
+        want = 0.1 if name.split(".")[0] in ("rouge", "judged") else 1.0
+        assert (spec["ref_temperature"], spec["policy_temperature"]) == (want, want), name
+        seen.add(name)
+    assert {"dpo", "dpo2x", "rouge.dpo", "rouge.dpo2x", "judged.dpo"} <= seen
+
+
+def test_training_jobs_get_the_stage_settings(dag, tmp_path):
+    """Weight decay reaches every stage's spec; the local RM runs train.dpo's settings
+    (Table 4) unless train.local_rm sets its own (the authors' lr 3e-6, cosine)."""
+    _, out, _ = dag
+    for rule in ("sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"):
+        for b in blocks_of(out, rule):
+            assert job_spec(b)["hp"]["weight_decay"] == 0.01, rule
+    dpo = job_spec(blocks_of(out, "offline_dpo")[0])["hp"]
+    for b in blocks_of(out, "local_rm"):
+        hp = job_spec(b)["hp"]
+        assert (hp["lr"], hp["schedule"]) == (dpo["lr"], dpo["schedule"]) == (3e-7, "linear")
+    overlay = tmp_path / "local_rm.yaml"
+    overlay.write_text("train: {local_rm: {lr: 3.0e-6, schedule: cosine}}\n")
+    out2, _ = dry_run(tmp_path, "--configfile", str(ROOT / "config/paper.yaml"), str(overlay))
+    local = [job_spec(b)["hp"] for b in blocks_of(out2, "local_rm")]
+    assert local and all((hp["lr"], hp["schedule"]) == (3e-6, "cosine") for hp in local)
+    assert all(hp["beta"] == pytest.approx(1 / 53) for hp in local)
+    assert all(job_spec(b)["hp"]["lr"] == 3e-7 for b in blocks_of(out2, "offline_dpo"))
+
+
 def test_figure5_starts_from_the_shared_bases(dag):
     """The control run's SFT starts from the main run's Pythia snapshots and writes under
     <results>/two-word/; its table is Figure 5's."""

@@ -37,3 +37,18 @@ def test_sft_labels_cover_the_prompt_only_when_asked(tiny_model_dir, tmp_path, c
         # padding is never a label
         pad = ~batch["attention_mask"][i].bool()
         assert (batch["labels"][i][pad] == -100).all()
+
+
+def test_weight_decay_reaches_adamw(tiny_model_dir, tmp_path):
+    """train.<stage>.weight_decay (the authors' AdamW default, 0.01) is what the optimizer
+    decays by (the Trainer exempts biases and LayerNorm weights); 0 decays nothing."""
+    tok = models.load_tokenizer(tiny_model_dir)
+    for wd in (0.01, 0.0):
+        hp = {**stage_defaults("sft"), "epochs": 1, "batch_size": 2, "lr": 1e-3, "weight_decay": wd}
+        trainer = training.sft_trainer(
+            models.load_trainable_policy(tiny_model_dir), tok, ROWS, hp, 0, "fp32", str(tmp_path)
+        )
+        opt = trainer.create_optimizer()
+        decays = {g["weight_decay"] for g in opt.param_groups if g["params"]}
+        assert type(opt).__name__ == "AdamW"
+        assert decays == ({wd, 0.0} if wd else {0.0})
