@@ -193,6 +193,12 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
             problems.append(
                 ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
             )
+    for fig, scope in cfg.get("figure_scope", {}).items():  # (a figure not built: no effect)
+        for size in scope.get("sizes", []):
+            if size not in cfg["models"]:
+                problems.append(
+                    (f"figure_scope.{fig}.sizes", f"{size!r} is not a key of models")
+                )  # fmt: skip
     problems += _variant_problems(cfg)
     if problems:
         raise ConfigError(
@@ -204,6 +210,7 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
 def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     """Variants and figures: what a figure needs is configured, a variant's recipe is complete."""
     from .figures import FIGURES
+    from .figures import seeds as figure_seeds
 
     problems = []
     variants = cfg.get("variants", {})
@@ -225,6 +232,16 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
             problems.append((f"{key}.judge", "the labeller needs the toy task's hidden reward"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
+        if "pairs_seed" in v:
+            if pairs == "pft":
+                problems.append((f"{key}.pairs_seed", "the PFT pairs are shared already"))
+            for fig in cfg.get("figures", ["fig3"]):
+                if name in FIGURES.get(fig, {}).get("needs", []) and v["pairs_seed"] not in (
+                    fig_seeds := figure_seeds(fig, cfg)
+                ):
+                    problems.append(
+                        (f"{key}.pairs_seed", f"{v['pairs_seed']} is not a seed of {fig} {fig_seeds}")
+                    )  # fmt: skip
         if v.get("temper_offline") and pairs == "pft":
             problems.append(
                 (f"{key}.temper_offline", "the PFT pairs are not samples at a temperature")

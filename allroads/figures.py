@@ -152,10 +152,20 @@ def rm_study_entry(name: str) -> dict:
 
 
 def seeds(fig: str, config: dict) -> list[int]:
-    """Figure 3 (and Figure 5, the control run's own chain) runs every seed; Figures 6-8 the
-    config's ``variant_seeds`` (default: all)."""
+    """The seeds a figure shows: config ``figure_scope.<fig>.seeds``, else Figure 3 (and Figure
+    5, the control run's own chain) every seed, Figures 6-8 ``variant_seeds`` (default: all)."""
+    scope = config.get("figure_scope", {}).get(fig, {})
+    if "seeds" in scope:
+        return list(scope["seeds"])
     own_chain = fig in ("fig3", "fig5")
     return list(config["seeds"] if own_chain else config.get("variant_seeds", config["seeds"]))
+
+
+def sizes(fig: str, config: dict) -> list[str]:
+    """The model sizes a figure shows: config ``figure_scope.<fig>.sizes``, else ``sizes``
+    (default: every model)."""
+    scope = config.get("figure_scope", {}).get(fig, {})
+    return list(scope.get("sizes", config.get("sizes", list(config["models"]))))
 
 
 def policies(fig: str, config: dict) -> list[str]:

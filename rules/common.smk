@@ -55,6 +55,9 @@ SFT_SEED = config.get("sft_seed", 0)
 RM_STUDY = config.get("rm_study", {})
 RM_SIZES = RM_STUDY.get("sizes", SIZES)
 RUN_SIZES = SIZES + [s for s in RM_SIZES if s not in SIZES]
+# a figure may show other sizes than `sizes` (config figure_scope; allroads.figures.sizes)
+for _fig_scope in config.get("figure_scope", {}).values():
+    RUN_SIZES += [s for s in _fig_scope.get("sizes", []) if s not in RUN_SIZES]
 
 
 # ---- variants (allroads.variants): `V.<name>` is model / sample set / policy <name> of the
@@ -163,7 +166,9 @@ def train_pairs(name):
         variant, _ = _variants.split(getattr(wildcards, name))
         if variant is None:
             return data("pft_train")
-        return f"{R}/pairs/{wildcards.size}/seed{wildcards.seed}/{variant}.jsonl"
+        return (
+            f"{R}/pairs/{wildcards.size}/seed{pairs_seed(variant, wildcards.seed)}/{variant}.jsonl"
+        )
 
     return get
 
@@ -177,6 +182,12 @@ def offline_temperatures(name):
         return 1.0, 1.0
     t = config["online"]["temperature"]
     return t, (t if config["online"].get("temper_policy", True) else 1.0)
+
+
+def pairs_seed(variant, seed):
+    """The seed whose pairs variant V's models of `seed` train on: its own, or with
+    `variants.V.pairs_seed` the one shared set (Figure 8's one gpt-4o-labelled set)."""
+    return VARIANTS[variant].get("pairs_seed", seed)
 
 
 def online_prompt_files(wildcards):
@@ -311,13 +322,13 @@ def train_params(stage, **fields):
     return {"spec": spec, "settings": settings}
 
 
-def eval_targets(judge, policies=None, seeds=None):
+def eval_targets(judge, policies=None, seeds=None, sizes=None):
     """Evaluation files of `policies` (default: eval.policies): judgments by `judge`, or ROUGE-L
     scores for judge `rouge`."""
     suffix = "rouge" if judge == "rouge" else f"judge-{judge}"
     return expand(
         f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.{suffix}.jsonl",
-        size=SIZES,
+        size=SIZES if sizes is None else sizes,
         seed=SEEDS if seeds is None else seeds,
         policy=config["eval"]["policies"] if policies is None else policies,
     )
@@ -326,7 +337,10 @@ def eval_targets(judge, policies=None, seeds=None):
 def figure_eval_files(wildcards):
     fig = wildcards.fig
     return eval_targets(
-        wildcards.metric, _figures.policies(fig, config), _figures.seeds(fig, config)
+        wildcards.metric,
+        _figures.policies(fig, config),
+        _figures.seeds(fig, config),
+        _figures.sizes(fig, config),
     )
 
 
@@ -427,7 +441,14 @@ VARIANT_MODELS = sorted(
         if _variants.model_name(VARIANTS, m) == m
     }
 )
-VARIANT_SEEDS = config.get("variant_seeds", SEEDS)
+# the sizes and seeds of the figures that plot variant policies (their diagnostics' grid)
+_VARIANT_FIGS = [
+    f
+    for f in FIGURES
+    if any(_variants.split(p)[0] is not None for p in _figures.policies(f, config))
+]
+VARIANT_SIZES = [s for s in RUN_SIZES if any(s in _figures.sizes(f, config) for f in _VARIANT_FIGS)]
+VARIANT_SEEDS = sorted({k for f in _VARIANT_FIGS for k in _figures.seeds(f, config)})
 # variants with their own pairs that a configured figure uses
 PAIR_VARIANTS = [
     v for v in OWN_OFFLINE if any(_variants.split(p)[0] == v for p in _VARIANT_POLICIES)
@@ -458,15 +479,29 @@ if "openai" in JUDGES:
         if _figures.FIGURES[_fig]["metric"] == "judge":
             _openai_eval |= set(
                 eval_targets(
-                    "openai", _figures.policies(_fig, config), _figures.seeds(_fig, config)
+                    "openai",
+                    _figures.policies(_fig, config),
+                    _figures.seeds(_fig, config),
+                    _figures.sizes(_fig, config),
                 )
             )
+
+
+def _labelled_pair_sets(v):
+    """The (size, seed) pair sets of judged variant v that the configured figures train on."""
+    figs = [f for f in _VARIANT_FIGS if v in _figures.FIGURES[f]["needs"]]
+    return {
+        (size, pairs_seed(v, seed))
+        for f in figs
+        for size in _figures.sizes(f, config)
+        for seed in _figures.seeds(f, config)
+    }
+
+
 JUDGE_PLAN = {
     "evaluation": len(_openai_eval),
-    "labelling": len(SIZES)
-    * len(VARIANT_SEEDS)
-    * sum(
-        1
+    "labelling": sum(
+        len(_labelled_pair_sets(v))
         for v in PAIR_VARIANTS
         if VARIANTS[v].get("pairs") == "judged" and VARIANTS[v].get("judge") == "openai"
     ),
@@ -596,13 +631,15 @@ import yaml
 
 from allroads.config import merge_overlay
 
+FIGURE_SCOPE = config.get("figure_scope", {})
 CONTROL = config.get("control") if "fig5" in FIGURES and not IN_MODULE else None
 CONTROL_R = f"{R}/{CONTROL.get('results', 'control')}" if CONTROL else None
 
 
 def control_config():
     """The control run's config: this one (with --config applied), the overlay merged over it,
-    then its own results folder, Figure 5 alone and its seeds (`control.seeds`, else
+    then its own results folder, Figure 5 alone, its sizes (`figure_scope.fig5.sizes`, else
+    `sizes`) and seeds (`figure_scope.fig5.seeds`, else `control.seeds`, else
     `variant_seeds`, as Figures 6-8)."""
     path = CONTROL["overlay"]
     # relative to the working directory, else to the workflow's folder (config/ ships with it)
@@ -620,7 +657,10 @@ def control_config():
     cfg.update(
         results=CONTROL_R,
         figures=["fig5"],
-        seeds=CONTROL.get("seeds", config.get("variant_seeds", SEEDS)),
+        seeds=FIGURE_SCOPE.get("fig5", {}).get(
+            "seeds", CONTROL.get("seeds", config.get("variant_seeds", SEEDS))
+        ),
+        sizes=_figures.sizes("fig5", config),
         _source=f"{_source} + {path} (control)",
     )
     cfg.setdefault("rm_study", {})["figures"] = []

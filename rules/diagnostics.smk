@@ -43,7 +43,7 @@ rule table_diagnostics:
             if wc.diag == "diagnostics"
             else expand(
                 f"{R}/diagnostics/{{size}}/seed{{seed}}.variants.json",
-                size=SIZES,
+                size=VARIANT_SIZES,
                 seed=VARIANT_SEEDS,
             )
         ),

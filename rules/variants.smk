@@ -72,7 +72,8 @@ rule diagnose_variants:
     chain's (RM accuracy vs labels / r*, DPO implicit-reward accuracy; allroads.diagnostics)."""
     input:
         pair_stats=lambda wc: [
-            f"{R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in PAIR_VARIANTS
+            f"{R}/pairs/{wc.size}/seed{pairs_seed(v, wc.seed)}/{v}.stats.json"
+            for v in PAIR_VARIANTS
         ],
         samples=lambda wc: [online_sample_files(_Gen(wc, g))[0] for g in VARIANT_GENS],
         pairs=lambda wc: [

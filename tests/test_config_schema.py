@@ -40,6 +40,14 @@ def test_default_config_is_valid():
         ),
         (lambda c: c["train"].update(local_rm={"beta": 0.1}), "train.local_rm.beta: unknown key"),
         (
+            lambda c: c.update(figure_scope={"fig7": {"sizes": ["toy-xl"]}}),
+            "key figure_scope.fig7.sizes: 'toy-xl' is not a key of models",
+        ),
+        (
+            lambda c: c["variants"]["judged"].update(pairs_seed=7),
+            "key variants.judged.pairs_seed: 7 is not a seed of fig8",
+        ),
+        (
             lambda c: (c["online"].update(ranker="labeller"), c["task"].update(kind="tldr")),
             "online.ranker: the labeller ranker needs the toy task's hidden reward",
         ),

@@ -95,19 +95,30 @@ def dag(tmp_path_factory):
     return parse_jobs(out), out, dt
 
 
+# What each figure shows (config/paper.yaml `sizes`, `figure_scope`, rm_study.sizes; the
+# authors' scripts, docs/paper-choices.md): Figures 3, 9, 10 at 1.4B and 2.8B, Figure 4's grid
+# adds 6.9B, Figures 5-8 at 1.4B; 3 seeds everywhere.
+FIG3_SIZES = ["pythia-1.4b", "pythia-2.8b"]
+VARIANT_SIZES = ["pythia-1.4b"]
+
+
 def test_exact_job_counts_per_rule(dag):
     jobs, out, _ = dag
-    n_size, n_seed = len(PAPER["models"]), len(PAPER["seeds"])
-    assert (n_size, n_seed) == (3, 3)
-    runs = n_size * n_seed  # one (size, seed) pair = one independent replicate of the grid
+    assert PAPER["sizes"] == FIG3_SIZES and len(PAPER["seeds"]) == 3
+    assert all(
+        PAPER["figure_scope"][f]["sizes"] == VARIANT_SIZES for f in ("fig5", "fig6", "fig7", "fig8")
+    )
+    n_seed = len(PAPER["seeds"])
+    runs = len(FIG3_SIZES) * n_seed  # one (size, seed) pair = one replicate of Figure 3's grid
+    v = len(VARIANT_SIZES) * n_seed  # one replicate of Figures 5-8
     n_gen = len(PAPER["online"]["generators"])  # 2: Online DPO (SFT), Online DPO (DPO)
     n_pol = len(PAPER["eval"]["policies"])  # 5: SFT, DPO, DPO (2x), and the two online ones
     n_judge = len(PAPER["judge"]["use"])  # 1: gpt-4o
     expected = {
         "data": 1,
-        "base": n_size,
-        "sft": n_size,  # Section 3: one SFT per size, shared by every seed (sft_per_seed: false)
-        "global_rm": runs,
+        "base": 3,
+        "sft": 3,  # Section 3: one SFT per size, shared by every seed (sft_per_seed: false)
+        "global_rm": runs + n_seed,  # + Figure 4's 6.9B global RM per seed
         "offline_dpo": 2 * runs,  # DPO and DPO (2x)
         "sample_online": n_gen * runs,
         "label_online": n_gen * runs,
@@ -116,44 +127,45 @@ def test_exact_job_counts_per_rule(dag):
         "judge": n_judge * n_pol * runs,
         "diagnose": runs,  # did every model of each (size, seed) learn
         "table_diagnostics": 1,
-        # the RM study (Figs. 4, 9, 10): rm_study.sizes = every size, so Fig. 4 adds no job
-        # beyond Fig. 10's; one BoN sample set per (size, seed, generator) serves both figures
+        # the RM study (Figs. 4, 9, 10): Figs. 9 and 10 at Figure 3's sizes; Fig. 4 adds the
+        # 6.9B SFT's BoN samples, scored by the global RM of every size, and judged
         "local_rm": runs,
         "rm_val": runs,
-        "sample_bon": n_gen * runs,  # from SFT and offline DPO
-        "score_bon": n_gen * runs,
-        "judge_bon": n_judge * n_gen * runs,
+        "sample_bon": n_gen * runs + n_seed,  # from SFT and offline DPO; Fig. 4: 6.9B SFT
+        "score_bon": n_gen * runs + n_seed,
+        "judge_bon": n_judge * (n_gen * runs + n_seed),
         "table_fig9": 1,
         "table_bon": 2 * n_judge,  # Figs. 10 and 4
         "figure_rm_study": 1 + 2 * n_judge,
         "all": 1,
     }
     # Figures 6-8 (config variants; see tests/test_workflow.py test_default_dag_dry_run):
-    # per (size, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
-    # DPO (2x), judged: DPO), pairs from the SFT's shared samples (2), samples of their DPO
-    # policies (2) and of the SFT on augment's extra SFT prompts (1), 4 more online pairs
-    # and online DPO runs (rouge.dpo, judged.sft, judged.dpo, augment.sft), 8 more evaluation
-    # samples, 4 ROUGE-L scorings, 4 more judgments, the variants' diagnostics; one extra
-    # prompt set; a table and a figure per figure (3, 6, 7, 8; one judge), a second
-    # diagnostics table; the run's judge bill before any judge call (judge_budget).
+    # per (1.4B, seed), the rouge and judged variants' own RM (2), offline DPO (rouge: DPO and
+    # DPO (2x), judged: DPO), samples of their DPO policies (2) and of the SFT on augment's
+    # extra SFT prompts (1), 4 more online pairs and online DPO runs (rouge.dpo, judged.sft,
+    # judged.dpo, augment.sft), 8 more evaluation samples, 4 ROUGE-L scorings, 4 more
+    # judgments, the variants' diagnostics; the rouge pairs per seed, ONE judged (gpt-4o) pair
+    # set shared by the seeds (variants.judged.pairs_seed); one extra prompt set; a table and a
+    # figure per figure (3, 6, 7, 8; one judge), a second diagnostics table; the run's judge
+    # bill before any judge call (judge_budget).
     extra = {
-        "global_rm": 2 * runs, "offline_dpo": 3 * runs, "variant_pairs": 2 * runs,
-        "sample_online": 3 * runs, "label_online": 4 * runs, "online_dpo": 4 * runs,
-        "sample_eval": 8 * runs, "score_rouge": 4 * runs, "judge": 4 * n_judge * runs,
-        "diagnose_variants": runs, "table_diagnostics": 1, "extra_prompts": 1,
+        "global_rm": 2 * v, "offline_dpo": 3 * v, "variant_pairs": n_seed + 1,
+        "sample_online": 3 * v, "label_online": 4 * v, "online_dpo": 4 * v,
+        "sample_eval": 8 * v, "score_rouge": 4 * v, "judge": 4 * n_judge * v,
+        "diagnose_variants": v, "table_diagnostics": 1, "extra_prompts": 1,
         "judge_budget": 1,
         "table": 4 * n_judge, "figure": 4 * n_judge,
     }  # fmt: skip
     # Figure 5 (config `control`: config/paper-two-word.yaml merged over paper.yaml, a module of
-    # this workflow): Figure 3's chain on the two-word task from the same Pythia bases (no base
-    # job of its own), SFT per size, and per (size, seed) a global RM, DPO and DPO (2x), the DPO
+    # this workflow) at 1.4B: Figure 3's chain on the two-word task from the same Pythia base
+    # (no base job of its own), its SFT, and per seed a global RM, DPO and DPO (2x), the DPO
     # policy's samples, their labels and Online DPO (DPO), 4 policies sampled and judged,
     # diagnostics; its own data (the task's, then gpt-4o's two-word pairs and references), judge
     # bill, table, figure and diagnostics table.
     control = {
-        "data": 1, "sft": n_size, "global_rm": runs, "offline_dpo": 2 * runs,
-        "sample_online": runs, "label_online": runs, "online_dpo": runs,
-        "sample_eval": 4 * runs, "judge": 4 * n_judge * runs, "diagnose": runs,
+        "data": 1, "sft": 1, "global_rm": v, "offline_dpo": 2 * v,
+        "sample_online": v, "label_online": v, "online_dpo": v,
+        "sample_eval": 4 * v, "judge": 4 * n_judge * v, "diagnose": v,
         "table_diagnostics": 1, "judge_budget": 1, "table": n_judge, "figure": n_judge,
         "two_word_data": 1,  # gpt-4o writes and labels its pairs, writes its references
     }  # fmt: skip
@@ -163,8 +175,43 @@ def test_exact_job_counts_per_rule(dag):
         + Counter({f"control_{r}": n for r, n in control.items()})
     )
     assert Counter(j["rule"] for j in jobs) == expected
-    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 737
-    assert sum(expected.values()) == 737
+    assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)  # 361
+    # online DPO: 24 + 3 jobs (the issue's count before per-figure scope: 54 + 9)
+    assert expected["online_dpo"] + expected["control_online_dpo"] == 27
+
+
+def test_each_figure_shows_its_own_sizes_and_seeds(dag):
+    """A figure's table reads the evaluations of exactly its sizes and seeds."""
+    _, out, _ = dag
+    want = {"fig3": FIG3_SIZES, "fig6": VARIANT_SIZES, "fig7": VARIANT_SIZES, "fig8": VARIANT_SIZES}
+    for fig, sizes in want.items():
+        [table] = [b for b in blocks_of(out, "table") if f"tables/{fig}." in b]
+        grid = {re.search(r"/eval/([\w.-]+)/seed(\d+)/", f).groups() for f in field(table, "input")}
+        assert grid == {(s, str(k)) for s in sizes for k in PAPER["seeds"]}, fig
+    [table] = blocks_of(out, "control_table")
+    grid = {re.search(r"/eval/([\w.-]+)/seed(\d+)/", f).groups() for f in field(table, "input")}
+    assert grid == {(s, str(k)) for s in VARIANT_SIZES for k in PAPER["seeds"]}
+
+
+def test_figure8_trains_every_seed_on_one_labelled_pair_set(dag):
+    """One gpt-4o-labelled pair set per size (seed 0's SFT samples), shared by every seed's
+    judged global RM and DPO, as the authors' one gpt-pair data set; each seed's own
+    ROUGE-L pairs (no judge) stay per seed."""
+    _, out, _ = dag
+    judged = [b for b in blocks_of(out, "variant_pairs") if "variant=judged" in b]
+    assert len(judged) == len(VARIANT_SIZES)
+    [pairs] = field(judged[0], "output")[:1]
+    assert pairs.endswith("/pairs/pythia-1.4b/seed0/judged.jsonl")
+    users = [
+        b for r in ("global_rm", "offline_dpo") for b in blocks_of(out, r)
+        if field(b, "output")[0].rsplit("/", 1)[1].startswith("judged.")
+    ]  # fmt: skip
+    assert {re.search(r"seed(\d+)/judged\.", field(b, "output")[0]).group(1) for b in users} == {
+        "0",
+        "1",
+        "2",
+    }
+    assert all(pairs in field(b, "input") for b in users)
 
 
 def blocks_of(out: str, rule: str) -> list[str]:
@@ -259,7 +306,7 @@ def test_figure5_starts_from_the_shared_bases(dag):
     _, out, _ = dag
     blocks = [b for b in re.split(r"\n(?=(?:local)?rule \w+:\n)", out) if b.startswith("rule ")]
     sft = [b for b in blocks if b.startswith("rule control_sft:")]
-    assert len(sft) == 3
+    assert len(sft) == len(VARIANT_SIZES)  # Figure 5 at 1.4B
     for b in sft:
         size = re.search(r"wildcards: size=([\w.-]+)", b).group(1)
         assert re.search(rf"input: \S*/paper/models/{re.escape(size)}/base,", b), b[:400]
@@ -278,9 +325,10 @@ def test_every_judge_call_waits_for_the_runs_bill(dag):
         b for b in blocks if re.match(r"rule (?:control_)?(judge|judge_bon|variant_pairs):\n", b)
     ]
     judged = [b for b in calls if "variant=judged" in b or re.match("rule (control_)?judge", b)]
-    # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings,
-    # 36 evaluations of Figure 5 (the control run, which waits on its own bill)
-    assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9 + 36
+    # 42 evaluations (Figure 3: 5 policies x 6 runs; Figures 7, 8: 4 x 3), 15 of Best-of-N
+    # picks (Figures 4, 10), 1 labelling (Figure 8's one pair set), 12 evaluations of Figure 5
+    # (the control run, which waits on its own bill)
+    assert len(judged) == 5 * 6 + 4 * 3 + 15 + 1 + 12
     # and the control's gpt-4o-written data (generation and labelling) waits on it too
     [tw] = [b for b in blocks if b.startswith("rule control_two_word_data:")]
     assert "two-word/judge_work/budget.json" in re.search(r"^\s*input: (.*)$", tw, re.M)[1]
@@ -329,9 +377,11 @@ def test_gpu_rules_request_gpus_per_size(dag):
         seen.add((j["rule"], j["wildcards"]["size"]))
     control = {"sft", "global_rm", "offline_dpo", "online_dpo", "sample_online", "sample_eval",
                "label_online", "diagnose"}  # fmt: skip
-    assert seen == {(r, s) for r in GPU_RULES for s in SIZES} | {
-        (f"control_{r}", s) for r in control for s in SIZES
-    }
+    fig4 = {"sft", "global_rm", "sample_bon", "score_bon"}  # Figure 4's 6.9B
+    variants_only = {("diagnose_variants", "pythia-2.8b")}  # Figures 6-8: 1.4B
+    assert seen == {(r, s) for r in GPU_RULES for s in FIG3_SIZES} - variants_only | {
+        (r, "pythia-6.9b") for r in fig4
+    } | {(f"control_{r}", s) for r in control for s in VARIANT_SIZES}
 
 
 def test_training_jobs_show_their_launch_command(dag):
@@ -379,7 +429,7 @@ class _Res(dict):
     [
         ("sft", "pythia-6.9b", ["-p h100", "--gpus=h100:8", "--nodes=1", "--cpus-per-task=64"]),
         ("offline_dpo", "pythia-1.4b", ["-p h100", "--gpus=h100:1", "--nodes=1"]),
-        ("sample_online", "pythia-6.9b", ["-p a100", "--gpus=a100:1", "--nodes=1"]),
+        ("sample_bon", "pythia-6.9b", ["-p a100", "--gpus=a100:1", "--nodes=1"]),
         ("label_online", "pythia-2.8b", ["-p a100", "--gpus=a100:1"]),
     ],
 )
