@@ -204,8 +204,8 @@ def test_each_sample_set_is_drawn_once(tmp_path):
         # SFT and the three policies sampled on the PFT val prompts and scored by ROUGE-L
         ("fig6.rouge", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 2,
                         "label_online": 1, "online_dpo": 1, "sample_eval": 4, "score_rouge": 4}),
-        # the default RM and DPO; the DPO's samples on the PFT prompts and on the extra prompts
-        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "offline_dpo": 1, "sample_online": 2,
+        # the default RM (no offline DPO); the SFT's samples on the PFT and the extra prompts
+        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "sample_online": 2,
                          "label_online": 2, "online_dpo": 2, "sample_eval": 2, "judge": 2}),
         # SFT samples (shared) -> judged pairs -> RM, DPO -> online DPO on SFT's and DPO's samples
         ("fig8.oracle", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 1,
