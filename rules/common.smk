@@ -190,6 +190,11 @@ def pairs_seed(variant, seed):
     return VARIANTS[variant].get("pairs_seed", seed)
 
 
+# online.append_eos, a param of label_online only when on: the default jobs' params (what a
+# rerun is decided on) stay as they were
+APPEND_EOS_PARAM = {"append_eos": True} if config["online"]["append_eos"] else {}
+
+
 def online_prompt_files(wildcards):
     """Prompts generator `gen`'s pairs come from: the PFT train prompts, plus variant V's
     extra SFT train prompts (Figure 7)."""

@@ -42,10 +42,10 @@ rule label_online:
     resources:
         **job_resources("score"),
     params:
+        **APPEND_EOS_PARAM,
         precision=PRECISION,
         batch_size=config["sampler"].get("batch_size", 256),
         truncated_score=config["online"]["truncated_score"],
-        append_eos=config["online"]["append_eos"],
         ranker=config["online"].get("ranker", "global_rm"),
     script:
         "../scripts/label_online.py"

@@ -35,7 +35,8 @@ with job(snakemake) as log:
                 raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the prompts")
         samples += rows
     tok = load_tokenizer(snakemake.input.rm)
-    if snakemake.params.append_eos:
+    eos_appended = getattr(snakemake.params, "append_eos", False)  # online.append_eos
+    if eos_appended:
         samples = append_eos(samples, tok.eos_token_id)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
     if snakemake.params.ranker == "oracle":  # toy control: r* ranks the samples, no RM
@@ -76,7 +77,7 @@ with job(snakemake) as log:
         )
     stats["truncated_samples"] = sum(truncated)
     stats["truncated_score"] = snakemake.params.truncated_score
-    stats["append_eos"] = snakemake.params.append_eos
+    stats["append_eos"] = eos_appended
     write_jsonl(snakemake.output.pairs, pairs)
     write_json(snakemake.output.stats, stats)
     log.info("pairs: %s", stats)
