@@ -21,7 +21,7 @@ generation), every request sent (no cache hit, no identical-pair skip, no re-ask
 priced against the task's own (human, longer) references, an upper bound for gpt-4o's two-word
 ones, which do not exist before the run.
 
-The plan (``rules/common.smk`` ``JUDGE_PLAN``) gives per role either a number of jobs, each
+The plan (``allroads.plan`` ``Plan.judge_plan``) gives per role either a number of jobs, each
 one pass over the role's split (evaluation: ``eval_prompts``, labelling: ``pft_train``), or
 ``{"jobs": J, "passes": {split: requests per post}, "rows": {split: at most this many posts}}``.
 """
