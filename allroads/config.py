@@ -203,6 +203,12 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
             problems.append(
                 ("rm_study.sizes", f"{size!r} is not a key of models ({', '.join(cfg['models'])})")
             )
+    for fig, scope in cfg.get("figure_scope", {}).items():  # (a figure not built: no effect)
+        for size in scope.get("sizes", []):
+            if size not in cfg["models"]:
+                problems.append(
+                    (f"figure_scope.{fig}.sizes", f"{size!r} is not a key of models")
+                )  # fmt: skip
     problems += _variant_problems(cfg)
     if problems:
         raise ConfigError(
@@ -214,6 +220,7 @@ def _check_semantics(cfg: dict, source: Callable[[str], str]) -> None:
 def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
     """Variants and figures: what a figure needs is configured, a variant's recipe is complete."""
     from .figures import FIGURES
+    from .figures import seeds as figure_seeds
 
     problems = []
     variants = cfg["variants"]
@@ -236,6 +243,20 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
             problems.append((f"{key}.judge", "the labeller needs a task with a hidden reward r*"))
         if v.get("judge") == "openai" and "openai" not in cfg["judge"]:
             problems.append((f"{key}.judge", "openai needs judge.openai"))
+        if "pairs_seed" in v:
+            if pairs == "pft":
+                problems.append((f"{key}.pairs_seed", "the PFT pairs are shared already"))
+            for fig in cfg["figures"]:
+                if name in FIGURES.get(fig, {}).get("needs", []) and v["pairs_seed"] not in (
+                    fig_seeds := figure_seeds(fig, cfg)
+                ):
+                    problems.append(
+                        (f"{key}.pairs_seed", f"{v['pairs_seed']} is not a seed of {fig} {fig_seeds}")
+                    )  # fmt: skip
+        if v["temper_offline"] and pairs == "pft":
+            problems.append(
+                (f"{key}.temper_offline", "the PFT pairs are not samples at a temperature")
+            )
         if v["extra_prompts"] and pairs != "pft":
             problems.append((key, "extra_prompts needs pairs: pft (one change per variant)"))
         if pairs != "pft" and name in used and "sft" not in cfg["online"]["generators"]:
@@ -252,3 +273,17 @@ def _variant_problems(cfg: dict) -> list[tuple[str, str]]:
 def local_rm_beta(cfg: dict) -> float:
     """β for the reference-free local RM: 1/H unless set (Table 4)."""
     return cfg["train"].get("local_rm_beta", 1.0 / cfg["task"]["max_new_tokens"])  # 1/H: derived
+
+
+STAGE_SCHEMAS = {"base": "base_hparams", "sft": "sft_hparams", "global_rm": "global_rm_hparams",
+                 "dpo": "dpo_hparams"}  # fmt: skip
+
+
+def stage_defaults(stage: str) -> dict[str, Any]:
+    """The schema's defaults of one training stage's hyperparameters (``base``, ``sft``,
+    ``global_rm``, ``dpo``), for code that calls a training function without a validated
+    config (tests): ``{**stage_defaults("sft"), "epochs": 1, ...}``."""
+    schema = _load_schema(SCHEMA_DIR / "config.schema.yaml")
+    out: dict[str, Any] = {}
+    fill_defaults(out, schema, schema["$defs"][STAGE_SCHEMAS[stage]])
+    return out

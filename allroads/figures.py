@@ -8,7 +8,9 @@ run:" sentence per ``kind``) and a ``kind``, which says which rules build it and
   ``judge.use`` (rules/report.smk: table, figure). ``comparisons`` are the [policy, baseline]
   differences the table bootstraps (``None`` = config ``eval.comparisons``), ``labels`` the
   bars' names, ``needs`` the config variants it uses, ``seeds`` the config key of the seeds it
-  runs (``seeds``: the figure's own chain; ``variant_seeds``: Figures 6-8).
+  runs (``seeds``: the figure's own chain; ``variant_seeds``: Figures 6-8). Config
+  ``figure_scope.<fig>`` overrides the sizes and seeds a figure shows (:func:`sizes`,
+  :func:`seeds`): only what a figure shows is built for it.
 * ``rouge`` -- the same with ROUGE-L F1 on the PFT validation prompts (Figure 6).
 * ``bon`` -- Best-of-N winrates of RM-ranked samples (rules/rm_study.smk: table_bon,
   figure_rm_study): the policy ``sizes`` and ``rm_sizes`` (config keys under ``rm_study``, or
@@ -95,21 +97,22 @@ FIGURES: dict[str, dict] = {
     },
     "fig7": {
         "title": "Figure 7: prompt augmentation",
-        "policies": ["online-dpo", "augment.online-dpo"],
+        "policies": ["online-sft", "augment.online-sft"],
         "kind": "winrate",
-        "comparisons": [["augment.online-dpo", "online-dpo"]],
+        "comparisons": [["augment.online-sft", "online-sft"]],
         "labels": {
-            "online-dpo": "Online DPO (DPO)",
-            "augment.online-dpo": "Online DPO (DPO) + SFT prompts",
+            "online-sft": "Online DPO (SFT)",
+            "augment.online-sft": "Online DPO (SFT) + SFT prompts",
         },
         "needs": ["augment"],
         "seeds": "variant_seeds",
         "caption": (
-            "Prompt augmentation (Appendix A.3): Online DPO (DPO) whose on-policy prompts also "
-            "include SFT training prompts (about 3x the pairs and steps, the samples labelled "
-            "by the same global RM), against plain Online DPO (DPO). The paper sees almost no "
-            "improvement, against what a computational-statistical-gap refinement of H3 "
-            "predicts."
+            "Prompt augmentation (Appendix A.3): Online DPO (SFT) whose on-policy prompts also "
+            "include the SFT training prompts (the SFT's samples on them labelled by the same "
+            "global RM: about 3x the pairs and steps), against plain Online DPO (SFT), as the "
+            "authors ran it (REBEL scripts/tldr/generate_sft.sh --prompt_aug, online_dpo.sh "
+            "--sft_aug). The paper sees almost no improvement, against what a "
+            "computational-statistical-gap refinement of H3 predicts."
         ),
     },
     "fig8": {
@@ -199,6 +202,22 @@ def of_kind(*kinds: str) -> list[str]:
 def of_stem(stem: str) -> str:
     """The figure of a table / plot file stem: ``fig10.oracle`` -> ``fig10``."""
     return stem.split(".")[0]
+
+
+def seeds(fig: str, config: dict) -> list[int]:
+    """The seeds a figure shows: config ``figure_scope.<fig>.seeds``, else its entry's
+    ``seeds`` key (``seeds``, or ``variant_seeds``, whose default is every seed)."""
+    scope = config.get("figure_scope", {}).get(fig, {})
+    if "seeds" in scope:
+        return list(scope["seeds"])
+    return list(config.get(FIGURES[fig]["seeds"]) or config["seeds"])
+
+
+def sizes(fig: str, config: dict) -> list[str]:
+    """The model sizes a figure shows: config ``figure_scope.<fig>.sizes``, else ``sizes``
+    (default: every model)."""
+    scope = config.get("figure_scope", {}).get(fig, {})
+    return list(scope.get("sizes") or config.get("sizes") or config["models"])
 
 
 def title(fig: str, metric: str | None = None) -> str:

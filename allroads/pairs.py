@@ -64,17 +64,34 @@ def penalize_truncated(
     return [float(penalty) if t else s - center for s, t in zip(scores, truncated, strict=True)]
 
 
+def append_eos(samples: list[dict], eos_id: int) -> list[dict]:
+    """The authors' online labels (REBEL src/tldr/process_vllm.py:155): each response is
+    re-tokenized by a tokenizer that appends EOS, so a sample that reached H tokens without one
+    is scored by the RM, and trained on by online DPO, with EOS appended. Returns copies whose
+    ``completion_ids`` end with ``eos_id``; samples that drew EOS are unchanged. (``truncated``
+    still records that the policy drew none.)"""
+    out = []
+    for s in samples:
+        if s["truncated"] and (not s["completion_ids"] or s["completion_ids"][-1] != eos_id):
+            s = {**s, "completion_ids": [*s["completion_ids"], eos_id]}
+        out.append(s)
+    return out
+
+
 def online_pairs(
     samples: list[dict],
     raw_scores: list[float],
     prompts: dict[str, dict],
     prompt_ids: dict[str, list[int]],
     truncated_score: float | None,
+    eos_appended: bool = False,
 ) -> tuple[list[dict], dict]:
     """Rule label_online after ranking: each sample's ranker score (a sample without EOS gets
     ``truncated_score``, :func:`penalize_truncated`), top/bottom per prompt (:func:`select_pairs`),
     and each pair's prompt text, ``post`` and ``prompt_ids`` (the tokens the generator was
-    conditioned on), which online DPO trains on with the drawn ``chosen_ids``/``rejected_ids``."""
+    conditioned on), which online DPO trains on with the drawn ``chosen_ids``/``rejected_ids``
+    (with ``eos_appended``, the samples went through :func:`append_eos` before ranking: the
+    stats record it)."""
     truncated = [bool(s["truncated"]) for s in samples]
     scores = penalize_truncated(raw_scores, truncated, truncated_score)
     pairs, stats = select_pairs(samples, scores)
@@ -85,4 +102,5 @@ def online_pairs(
         )
     stats["truncated_samples"] = sum(truncated)
     stats["truncated_score"] = truncated_score
+    stats["append_eos"] = eos_appended
     return pairs, stats

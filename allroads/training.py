@@ -79,22 +79,22 @@ def trainer_kwargs(
         per_device_train_batch_size=per_device,
         gradient_accumulation_steps=accum,
         learning_rate=hp["lr"],
-        adam_epsilon=hp.get("adam_eps", 1e-8),
-        weight_decay=hp.get("weight_decay", 0.0),
-        lr_scheduler_type=hp.get("schedule", "linear"),
-        warmup_steps=hp.get("warmup_steps", 0),
-        max_grad_norm=hp.get("max_grad_norm", 1.0),
+        adam_epsilon=hp["adam_eps"],
+        weight_decay=hp["weight_decay"],
+        lr_scheduler_type=hp["schedule"],
+        warmup_steps=hp["warmup_steps"],
+        max_grad_norm=hp["max_grad_norm"],
         seed=seed,
         data_seed=seed,
         bf16=precision == "bf16",
         fp16=False,
         # config key `gradient_checkpointing` (transformers 5's deprecated alias of this; TRL
         # defaults it to on): off unless the config asks
-        activation_checkpointing=bool(hp.get("gradient_checkpointing", False)),
+        activation_checkpointing=bool(hp["gradient_checkpointing"]),
         use_cpu=not _on_gpu(),
         report_to=[],
         save_strategy="no",
-        logging_steps=max(1, hp.get("logging_steps", 10)),
+        logging_steps=hp["logging_steps"],
         disable_tqdm=False,
         dataloader_num_workers=0,
         remove_unused_columns=True,
@@ -145,18 +145,22 @@ def pretrain_base(model, tokenizer, rows: list[dict], hp: dict, seed: int, out_d
     The corpus is posts with noisy TL;DRs, disjoint from every split; the loss is on the TL;DR
     so that a 2-layer model learns to copy from its context within a CPU-minute budget.
     """
+    hp = dict(hp, completion_only_loss=True)  # the base stage has no such key: TL;DR only
     return sft_on_references(model, tokenizer, rows, hp, seed, "fp32", out_dir, key="base")
 
 
 def train_sft(init_dir: str, rows: list[dict], hp: dict, seed: int, precision: str, out_dir: str):
-    """SFT on (prompt, reference) pairs; loss on the completion only."""
+    """SFT on (prompt, reference) pairs; the loss on the completion only, or on prompt and
+    completion (``completion_only_loss: false``, as the authors' sft.py)."""
     tokenizer = models.load_tokenizer(init_dir)
     model = models.load_trainable_policy(init_dir)
     return sft_on_references(model, tokenizer, rows, hp, seed, precision, out_dir)
 
 
-def sft_on_references(model, tokenizer, rows, hp, seed, precision, out_dir, key="train.sft"):
-    """TRL SFTTrainer on ``prompt`` -> ``reference`` rows, loss on the completion only."""
+def sft_trainer(model, tokenizer, rows, hp, seed, precision, out_dir, key="train.sft"):
+    """TRL SFTTrainer on ``prompt`` -> ``reference`` rows (not run). ``hp["completion_only_loss"]``
+    true: the labels are the completion's tokens only; false: every token of prompt and
+    completion (padding masked), as the authors' SFT (REBEL src/tldr/sft.py:390)."""
     from trl import SFTConfig, SFTTrainer
 
     data = Dataset.from_dict(
@@ -164,10 +168,14 @@ def sft_on_references(model, tokenizer, rows, hp, seed, precision, out_dir, key=
     )
     args = SFTConfig(
         **trainer_kwargs(hp, out_dir, seed, precision, key),
-        max_length=hp.get("max_length", 1024),
-        completion_only_loss=hp.get("completion_only_loss", True),
+        max_length=hp["max_length"],
+        completion_only_loss=hp["completion_only_loss"],
     )
-    trainer = SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+    return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+
+
+def sft_on_references(model, tokenizer, rows, hp, seed, precision, out_dir, key="train.sft"):
+    trainer = sft_trainer(model, tokenizer, rows, hp, seed, precision, out_dir, key)
     return _finish(trainer, tokenizer, out_dir)
 
 
@@ -208,7 +216,7 @@ def train_global_rm(
     model.config.pad_token_id = tokenizer.pad_token_id
     args = RewardConfig(
         **trainer_kwargs(hp, out_dir, seed, precision, "train.global_rm"),
-        max_length=hp.get("max_length", 1024),
+        max_length=hp["max_length"],
         center_rewards_coefficient=None,
     )
     trainer = RewardTrainer(
@@ -346,7 +354,7 @@ def make_dpo_trainer(
     args = DPOConfig(
         **kw,
         beta=hp["beta"] if beta is None else beta,
-        max_length=hp.get("max_length", 1024),
+        max_length=hp["max_length"],
         precompute_ref_log_probs=True,
         precompute_ref_batch_size=hp.get("ref_batch_size", kw["per_device_train_batch_size"]),
     )

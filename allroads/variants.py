@@ -2,7 +2,7 @@
 on other preference data, labels or prompts (Figures 6-8), as *names*, not copies of rules.
 
 A model, sample set or policy of variant ``V`` is named ``V.<name>`` (``rouge.dpo``,
-``judged.online-sft``, ``augment.online-dpo``); a bare name is the default chain (Figure 3),
+``judged.online-sft``, ``augment.online-sft``); a bare name is the default chain (Figure 3),
 whose paths do not change. Config ``variants.<V>`` says what differs:
 
 * ``pairs``: the preference pairs the variant's global RM and offline DPO train on.

@@ -66,6 +66,7 @@ policy_input, online_generator, online_pairs = PLAN.policy_input, PLAN.generator
 rm_input, train_pairs, sample_prompts = PLAN.rm_input, PLAN.train_pairs, PLAN.sample_prompts
 online_prompt_files, online_sample_files = PLAN.online_prompt_files, PLAN.online_sample_files
 eval_prompt_file, judge_budget_input = PLAN.eval_prompt_file, PLAN.judge_budget_input
+offline_temperatures = PLAN.offline_temperatures
 
 
 # ---- training jobs (allroads.plan._jobs: their resources, params and launcher)

@@ -1,7 +1,8 @@
 rule offline_dpo:
     """Offline DPO on the human preference pairs (or variant V's pairs: `V.dpo`, `V.dpo2x`),
     π_ref = SFT; DPO (2x) runs two epochs. Untempered (T = 1) policy and reference, as the
-    authors' offline DPO (REBEL dpo.py)."""
+    authors' offline DPO (REBEL dpo.py); a variant with `temper_offline` (pairs of SFT samples
+    at T) is tempered as online DPO (offline_temperatures)."""
     input:
         init=model_dir("sft"),
         ref=model_dir("sft"),
@@ -27,8 +28,8 @@ rule offline_dpo:
                 * (2 if _variants.parse(wc.offline).base == "dpo2x" else 1),
             ),
             ref=lambda wc: model_dir("sft").format(**wc),
-            ref_temperature=1.0,
-            policy_temperature=1.0,
+            ref_temperature=lambda wc: offline_temperatures(wc.offline)[0],
+            policy_temperature=lambda wc: offline_temperatures(wc.offline)[1],
         ),
         launch=launch_cmd,
     shell:

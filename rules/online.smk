@@ -42,6 +42,7 @@ rule label_online:
     resources:
         **job_resources("score"),
     params:
+        **PLAN.append_eos_param,
         precision=PRECISION,
         batch_size=config["sampler"]["batch_size"],
         truncated_score=config["online"]["truncated_score"],

@@ -22,7 +22,7 @@ rule local_rm:
     params:
         **train_params(
             "dpo",
-            hp=dict(config["train"]["dpo"], beta=PLAN.rm_beta("local")),
+            hp=PLAN.local_rm_hp,  # train.dpo's settings (Table 4), train.local_rm's over them
             ref_temperature=1.0,
             policy_temperature=1.0,
         ),
@@ -128,7 +128,7 @@ rule judge_bon:
     threads: 1
     params:
         n=PLAN.bon_n,
-        truncated_score=config["online"]["truncated_score"],
+        truncated_score=PLAN.bon_truncated_score,
         judge_cfg=config["judge"],
         workdir=lambda wc: f"{R}/judge_work/{wc.judge}/bon-{wc.size}-seed{wc.seed}-{wc.gen}",
     script:

@@ -5,15 +5,17 @@ Samples and prompts may come from several files (a prompt-augmentation variant: 
 prompts' default sample set plus the extra SFT train prompts' samples).
 
 The RM scores exactly the sampled tokens (``completion_ids``); a sample that reached H tokens
-without EOS gets the fixed ``online.truncated_score`` instead (pairs.online_pairs). Each
-pair carries the token ids online DPO trains on: ``prompt_ids`` (sampling.encode_prompt, the
-tokens the generator was conditioned on), ``chosen_ids`` and ``rejected_ids`` as drawn.
+without EOS gets the fixed ``online.truncated_score`` instead (pairs.online_pairs; null:
+its RM score), and with ``online.append_eos`` EOS is appended to its tokens first, for the RM
+and in the pair (pairs.append_eos, as the authors). Each pair carries the token ids online DPO
+trains on: ``prompt_ids`` (sampling.encode_prompt, the tokens the generator was conditioned
+on), ``chosen_ids`` and ``rejected_ids`` as drawn (plus that EOS).
 """
 
 from allroads.io import DataError, read_jsonl, write_json, write_jsonl
 from allroads.jobs import job
 from allroads.models import load_tokenizer
-from allroads.pairs import online_pairs
+from allroads.pairs import append_eos, online_pairs
 from allroads.sampling import encode_prompt
 from allroads.tasks import get_task
 
@@ -34,6 +36,9 @@ with job(snakemake) as log:
                 raise DataError(f"{path}:{i}: prompt_id {s['prompt_id']!r} is not in the prompts")
         samples += rows
     tok = load_tokenizer(snakemake.input.rm)
+    eos_appended = getattr(snakemake.params, "append_eos", False)  # online.append_eos
+    if eos_appended:
+        samples = append_eos(samples, tok.eos_token_id)
     prompt_ids = {pid: encode_prompt(tok, prompts[pid]["prompt"]) for pid in prompts}
     if snakemake.params.ranker == "oracle":  # control: the task's r* ranks the samples, no RM
         task = get_task(snakemake.config["task"])
@@ -59,7 +64,9 @@ with job(snakemake) as log:
             [prompt_ids[s["prompt_id"]] for s in samples],
             [s["completion_ids"] for s in samples],
         )
-    pairs, stats = online_pairs(samples, raw, prompts, prompt_ids, snakemake.params.truncated_score)
+    pairs, stats = online_pairs(
+        samples, raw, prompts, prompt_ids, snakemake.params.truncated_score, eos_appended
+    )
     write_jsonl(snakemake.output.pairs, pairs)
     write_json(snakemake.output.stats, stats)
     log.info("pairs: %s", stats)

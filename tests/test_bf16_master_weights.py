@@ -9,9 +9,10 @@ import pytest
 import torch
 
 from allroads import models, training
+from allroads.config import stage_defaults
 
 LR = 3e-7  # Table 3 (DPO)
-HP = {"epochs": 1, "batch_size": 4, "lr": LR, "beta": 0.05}
+HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 4, "lr": LR, "beta": 0.05}
 
 
 @pytest.fixture(scope="module")

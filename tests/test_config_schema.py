@@ -35,6 +35,19 @@ def test_default_config_is_valid():
         (lambda c: c["rm_study"].update(kinds=["oracle"]), "key rm_study.kinds.0:"),
         (lambda c: c["online"].update(ranker="human"), "key online.ranker:"),
         (
+            lambda c: c["variants"]["augment"].update(temper_offline=True),
+            "key variants.augment.temper_offline: the PFT pairs are not samples",
+        ),
+        (lambda c: c["train"].update(local_rm={"beta": 0.1}), "train.local_rm.beta: unknown key"),
+        (
+            lambda c: c.update(figure_scope={"fig7": {"sizes": ["toy-xl"]}}),
+            "key figure_scope.fig7.sizes: 'toy-xl' is not a key of models",
+        ),
+        (
+            lambda c: c["variants"]["judged"].update(pairs_seed=7),
+            "key variants.judged.pairs_seed: 7 is not a seed of fig8",
+        ),
+        (
             lambda c: (c["online"].update(ranker="labeller"), c["task"].update(kind="tldr")),
             "online.ranker: the labeller ranker needs a task with a hidden reward r*",
         ),

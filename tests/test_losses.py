@@ -10,9 +10,10 @@ import torch
 from dpo_rows import ROWS, logp_by_hand
 
 from allroads import models, training
+from allroads.config import stage_defaults
 
 BETA = 0.05
-HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": BETA}
+HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": BETA}
 
 
 def dpo_by_hand(pol, ref, beta):

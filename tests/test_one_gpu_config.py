@@ -74,4 +74,4 @@ def test_the_control_overlays_merge_in_order():
     assert cfg["task"]["two_word"] and cfg["task"]["max_new_tokens"] == 5
     assert cfg["task"]["two_word_recipe"] == "judge"
     assert cfg["task"]["n_eval_prompts"] == 500  # one-gpu-two-word.yaml, merged last
-    assert cfg["sizes"] == ONE_GPU["sizes"]
+    assert cfg["sizes"] == ONE_GPU["figure_scope"]["fig5"]["sizes"]  # Figure 5's scope

@@ -98,6 +98,20 @@ def test_sft_one_epoch_c2(cfg):
     assert cfg["train"]["sft"]["epochs"] == 1
 
 
+def test_samples_without_eos_as_the_authors(cfg):
+    # online labels: no penalty, EOS appended (REBEL process_vllm.py:155, :207 commented out);
+    # Best-of-N: -1e6 (bon_rank.py:208)
+    assert cfg["online"]["truncated_score"] is None and cfg["online"]["append_eos"] is True
+    assert cfg["rm_study"]["bon"]["truncated_score"] == -1e6
+
+
+def test_sft_as_the_authors_trained_it(cfg):
+    # Table 2's batch 64 (C.3: consistent across RM and SFT training); the authors' loss covers
+    # the whole sequence (REBEL src/tldr/sft.py:390), not the summary alone
+    assert cfg["train"]["sft"]["batch_size"] == 64
+    assert cfg["train"]["sft"]["completion_only_loss"] is False
+
+
 def test_local_rm_beta_table_4(cfg):
     # Table 4: beta = 1/H = 1/53
     assert local_rm_beta(cfg) == pytest.approx(1 / 53)

@@ -98,19 +98,156 @@ def dag(tmp_path_factory):
     return parse_jobs(out), out, dt
 
 
+# What each figure shows (config/paper.yaml `sizes`, `figure_scope`, rm_study.sizes; the
+# authors' scripts, docs/paper-choices.md): Figures 3, 9, 10 at 1.4B and 2.8B, Figure 4's grid
+# adds 6.9B, Figures 5-8 at 1.4B; 3 seeds everywhere.
+FIG3_SIZES = ["pythia-1.4b", "pythia-2.8b"]
+VARIANT_SIZES = ["pythia-1.4b"]
+
+
 def test_exact_job_counts_per_rule(dag):
     """The paper DAG has, rule by rule, the jobs the plan enumerates (allroads.plan, from the
     figures back to the checkpoints; Figure 5's control run as control_*): two independent
-    derivations of one DAG, 737 jobs."""
+    derivations of one DAG, 361 jobs."""
     jobs, out, _ = dag
     paper = plan.validated(dict(PAPER, results="results/paper"))
     expected = paper.job_counts()
     assert Counter(j["rule"] for j in jobs) == expected
     assert re.search(rf"^total\s+{sum(expected.values())}$", out, re.M)
-    assert sum(expected.values()) == 737
+    assert sum(expected.values()) == 361
+    # what each figure shows, as the authors ran it (config figure_scope): Figures 3, 9, 10 at
+    # 1.4B and 2.8B, Figure 4's grid adds 6.9B, Figures 5-8 at 1.4B; three seeds
+    assert PAPER["sizes"] == FIG3_SIZES and len(PAPER["seeds"]) == 3
+    assert all(
+        PAPER["figure_scope"][f]["sizes"] == VARIANT_SIZES for f in ("fig5", "fig6", "fig7", "fig8")
+    )
+    # online DPO: 24 + 3 jobs (the issue's count before per-figure scope: 54 + 9)
+    assert expected["online_dpo"] + expected["control_online_dpo"] == 27
+    # the rouge pairs per (1.4B, seed), ONE judged (gpt-4o) pair set shared by the seeds
+    assert expected["variant_pairs"] == len(PAPER["seeds"]) + 1
     # one SFT per size shared by every seed (Section 3), one default RM per (size, seed)
     rms = [m for m in paper.inventory()["global_rm"] if m.endswith("/global_rm")]
     assert (expected["sft"], len(rms)) == (len(SIZES), len(SIZES) * len(PAPER["seeds"]))
+
+
+def test_each_figure_shows_its_own_sizes_and_seeds(dag):
+    """A figure's table reads the evaluations of exactly its sizes and seeds."""
+    _, out, _ = dag
+    want = {"fig3": FIG3_SIZES, "fig6": VARIANT_SIZES, "fig7": VARIANT_SIZES, "fig8": VARIANT_SIZES}
+    for fig, sizes in want.items():
+        [table] = [b for b in blocks_of(out, "table") if f"tables/{fig}." in b]
+        grid = {re.search(r"/eval/([\w.-]+)/seed(\d+)/", f).groups() for f in field(table, "input")}
+        assert grid == {(s, str(k)) for s in sizes for k in PAPER["seeds"]}, fig
+    [table] = blocks_of(out, "control_table")
+    grid = {re.search(r"/eval/([\w.-]+)/seed(\d+)/", f).groups() for f in field(table, "input")}
+    assert grid == {(s, str(k)) for s in VARIANT_SIZES for k in PAPER["seeds"]}
+
+
+def test_figure8_trains_every_seed_on_one_labelled_pair_set(dag):
+    """One gpt-4o-labelled pair set per size (seed 0's SFT samples), shared by every seed's
+    judged global RM and DPO, as the authors' one gpt-pair data set; each seed's own
+    ROUGE-L pairs (no judge) stay per seed."""
+    _, out, _ = dag
+    judged = [b for b in blocks_of(out, "variant_pairs") if "variant=judged" in b]
+    assert len(judged) == len(VARIANT_SIZES)
+    [pairs] = field(judged[0], "output")[:1]
+    assert pairs.endswith("/pairs/pythia-1.4b/seed0/judged.jsonl")
+    users = [
+        b for r in ("global_rm", "offline_dpo") for b in blocks_of(out, r)
+        if field(b, "output")[0].rsplit("/", 1)[1].startswith("judged.")
+    ]  # fmt: skip
+    assert {re.search(r"seed(\d+)/judged\.", field(b, "output")[0]).group(1) for b in users} == {
+        "0",
+        "1",
+        "2",
+    }
+    assert all(pairs in field(b, "input") for b in users)
+
+
+def blocks_of(out: str, rule: str) -> list[str]:
+    return [
+        b for b in re.split(r"\n(?=(?:local)?rule \w+:\n)", out) if b.startswith(f"rule {rule}:\n")
+    ]
+
+
+def field(block: str, name: str) -> list[str]:
+    return re.search(rf"^\s*{name}: (.*)$", block, re.M).group(1).split(", ")
+
+
+def test_figure7_augments_the_sft_generator(dag):
+    """Figure 7 as the authors ran it (REBEL generate_sft.sh --prompt_aug, online_dpo.sh
+    --sft_aug): Online DPO (SFT) on the PFT prompts plus the SFT train prompts, against Online
+    DPO (SFT); the extra pairs are the SFT's own samples on the extra prompts."""
+    from allroads.figures import FIGURES
+
+    assert FIGURES["fig7"]["comparisons"] == [["augment.online-sft", "online-sft"]]
+    _, out, _ = dag
+    [table] = [b for b in blocks_of(out, "table") if "tables/fig7." in b]
+    inputs = field(table, "input")
+    assert {re.search(r"/([\w.-]+)\.judge-", f).group(1) for f in inputs} == {
+        "online-sft",
+        "augment.online-sft",
+    }
+    samples = [b for b in blocks_of(out, "sample_online") if "gen=augment." in b]
+    labels = [b for b in blocks_of(out, "label_online") if "gen=augment." in b]
+    online = [b for b in blocks_of(out, "online_dpo") if "augment." in field(b, "output")[0]]
+    assert samples and len(samples) == len(labels) == len(online)
+    for b in samples:  # the shared SFT samples the extra prompts, nothing else
+        size = re.search(r"size=([\w.-]+)", b).group(1)
+        model, prompts = field(b, "input")
+        assert model.endswith(f"/models/{size}/sft"), model
+        assert prompts.endswith("/data/augment.prompts.jsonl")
+        assert field(b, "output")[0].endswith("/augment.sft.samples.jsonl")
+    for b in labels:  # ranked with the SFT's default samples on the PFT prompts, by the default RM
+        d = re.search(r"output: (\S+)/augment\.sft\.pairs\.jsonl", b).group(1)
+        ins = field(b, "input")
+        assert f"{d}/sft.samples.jsonl" in ins and f"{d}/augment.sft.samples.jsonl" in ins
+        assert ins[-1].endswith("/global_rm") and "augment" not in ins[-1].rsplit("/", 1)[1]
+    for b in online:  # starts from, and regularizes to, the SFT
+        init, ref, pairs = field(b, "input")
+        assert init == ref and init.endswith("/sft") and pairs.endswith("/augment.sft.pairs.jsonl")
+
+
+def job_spec(block: str) -> dict:
+    """The JSON spec a training job's shell command passes to `python -m allroads.training`."""
+    import json
+
+    return json.loads(re.search(r"allroads\.training '(\{.*\})'", block).group(1))
+
+
+def test_offline_dpo_on_sampled_pairs_is_tempered(dag):
+    """Figures 6 and 8 (variants.<V>.temper_offline): offline DPO on pairs of SFT samples at
+    T = 0.1 scales reference and policy logits by 1/T, as the authors' dpo_fix.py:221; offline
+    DPO on the human pairs is untempered (T = 1)."""
+    _, out, _ = dag
+    seen = set()
+    for b in blocks_of(out, "offline_dpo"):
+        name = field(b, "output")[0].rsplit("/", 1)[1]
+        spec = job_spec(b)
+        want = 0.1 if name.split(".")[0] in ("rouge", "judged") else 1.0
+        assert (spec["ref_temperature"], spec["policy_temperature"]) == (want, want), name
+        seen.add(name)
+    assert {"dpo", "dpo2x", "rouge.dpo", "rouge.dpo2x", "judged.dpo"} <= seen
+
+
+def test_training_jobs_get_the_stage_settings(dag, tmp_path):
+    """Weight decay reaches every stage's spec; the local RM runs train.dpo's settings
+    (Table 4) unless train.local_rm sets its own (the authors' lr 3e-6, cosine)."""
+    _, out, _ = dag
+    for rule in ("sft", "global_rm", "offline_dpo", "online_dpo", "local_rm"):
+        for b in blocks_of(out, rule):
+            assert job_spec(b)["hp"]["weight_decay"] == 0.01, rule
+    dpo = job_spec(blocks_of(out, "offline_dpo")[0])["hp"]
+    for b in blocks_of(out, "local_rm"):
+        hp = job_spec(b)["hp"]
+        assert (hp["lr"], hp["schedule"]) == (dpo["lr"], dpo["schedule"]) == (3e-7, "linear")
+    overlay = tmp_path / "local_rm.yaml"
+    overlay.write_text("train: {local_rm: {lr: 3.0e-6, schedule: cosine}}\n")
+    out2, _ = dry_run(tmp_path, "--configfile", str(ROOT / "config/paper.yaml"), str(overlay))
+    local = [job_spec(b)["hp"] for b in blocks_of(out2, "local_rm")]
+    assert local and all((hp["lr"], hp["schedule"]) == (3e-6, "cosine") for hp in local)
+    assert all(hp["beta"] == pytest.approx(1 / 53) for hp in local)
+    assert all(job_spec(b)["hp"]["lr"] == 3e-7 for b in blocks_of(out2, "offline_dpo"))
 
 
 def test_figure5_starts_from_the_shared_bases(dag):
@@ -119,7 +256,7 @@ def test_figure5_starts_from_the_shared_bases(dag):
     _, out, _ = dag
     blocks = [b for b in re.split(r"\n(?=(?:local)?rule \w+:\n)", out) if b.startswith("rule ")]
     sft = [b for b in blocks if b.startswith("rule control_sft:")]
-    assert len(sft) == 3
+    assert len(sft) == len(VARIANT_SIZES)  # Figure 5 at 1.4B
     for b in sft:
         size = re.search(r"wildcards: size=([\w.-]+)", b).group(1)
         assert re.search(rf"input: \S*/paper/models/{re.escape(size)}/base,", b), b[:400]
@@ -138,9 +275,10 @@ def test_every_judge_call_waits_for_the_runs_bill(dag):
         b for b in blocks if re.match(r"rule (?:control_)?(judge|judge_bon|variant_pairs):\n", b)
     ]
     judged = [b for b in calls if "variant=judged" in b or re.match("rule (control_)?judge", b)]
-    # 81 evaluations (Figures 3, 7, 8), 18 of Best-of-N picks (Figures 4, 10), 9 labellings,
-    # 36 evaluations of Figure 5 (the control run, which waits on its own bill)
-    assert len(judged) == 9 * (5 + 4) + 9 * 2 + 9 + 36
+    # 42 evaluations (Figure 3: 5 policies x 6 runs; Figures 7, 8: 4 x 3), 15 of Best-of-N
+    # picks (Figures 4, 10), 1 labelling (Figure 8's one pair set), 12 evaluations of Figure 5
+    # (the control run, which waits on its own bill)
+    assert len(judged) == 5 * 6 + 4 * 3 + 15 + 1 + 12
     # and the control's gpt-4o-written data (generation and labelling) waits on it too
     [tw] = [b for b in blocks if b.startswith("rule control_two_word_data:")]
     assert "two-word/judge_work/budget.json" in re.search(r"^\s*input: (.*)$", tw, re.M)[1]
@@ -189,9 +327,11 @@ def test_gpu_rules_request_gpus_per_size(dag):
         seen.add((j["rule"], j["wildcards"]["size"]))
     control = {"sft", "global_rm", "offline_dpo", "online_dpo", "sample_online", "sample_eval",
                "label_online", "diagnose"}  # fmt: skip
-    assert seen == {(r, s) for r in GPU_RULES for s in SIZES} | {
-        (f"control_{r}", s) for r in control for s in SIZES
-    }
+    fig4 = {"sft", "global_rm", "sample_bon", "score_bon"}  # Figure 4's 6.9B
+    variants_only = {("diagnose_variants", "pythia-2.8b")}  # Figures 6-8: 1.4B
+    assert seen == {(r, s) for r in GPU_RULES for s in FIG3_SIZES} - variants_only | {
+        (r, "pythia-6.9b") for r in fig4
+    } | {(f"control_{r}", s) for r in control for s in VARIANT_SIZES}
 
 
 def test_training_jobs_show_their_launch_command(dag):
@@ -239,7 +379,7 @@ class _Res(dict):
     [
         ("sft", "pythia-6.9b", ["-p h100", "--gpus=h100:8", "--nodes=1", "--cpus-per-task=64"]),
         ("offline_dpo", "pythia-1.4b", ["-p h100", "--gpus=h100:1", "--nodes=1"]),
-        ("sample_online", "pythia-6.9b", ["-p a100", "--gpus=a100:1", "--nodes=1"]),
+        ("sample_bon", "pythia-6.9b", ["-p a100", "--gpus=a100:1", "--nodes=1"]),
         ("label_online", "pythia-2.8b", ["-p a100", "--gpus=a100:1"]),
     ],
 )

@@ -6,9 +6,10 @@ import torch
 from dpo_rows import ROWS, logp_by_hand
 
 from allroads import models, training
+from allroads.config import stage_defaults
 from allroads.logprobs import completion_logps
 
-HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
+HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
 
 
 def test_completion_logps_scales_logits(tiny_model_dir):

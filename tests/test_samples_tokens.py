@@ -14,6 +14,7 @@ import pytest
 import torch
 
 from allroads import models, training
+from allroads.config import stage_defaults
 from allroads.io import read_jsonl, write_jsonl
 from allroads.logprobs import completion_logps
 from allroads.pairs import penalize_truncated
@@ -28,7 +29,7 @@ PROMPTS = [
     {"id": f"p{i}", "post": f"post {i}", "prompt": f"POST: bob likes cats and zoe owns boats {i}\nTL;DR:"}
     for i in range(4)
 ]  # fmt: skip
-HP = {"epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
+HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 2, "lr": 1e-3, "beta": 0.1}
 
 
 def bpe_tokenizer():
@@ -148,7 +149,9 @@ class Wildcards(dict):
     __getattr__ = dict.__getitem__
 
 
-def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm", seed="0") -> tuple[list[dict], dict]:
+def label(
+    setup, tmp: Path, penalty=-1.0, ranker="global_rm", seed="0", append_eos=False
+) -> tuple[list[dict], dict]:
     write_jsonl(tmp / "samples.jsonl", setup.samples)
     write_jsonl(tmp / "prompts.jsonl", setup.prompts)
     rm = setup.policy if ranker == "local_rm" else setup.rm  # a policy is a local RM
@@ -158,7 +161,8 @@ def label(setup, tmp: Path, penalty=-1.0, ranker="global_rm", seed="0") -> tuple
                               prompts=[str(tmp / "prompts.jsonl")], rm=rm),
         output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
         params=SimpleNamespace(
-            precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker
+            precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker,
+            append_eos=append_eos,
         ),
         config={"task": {"kind": "toy", "seed": 0, "max_new_tokens": H,
                         "toy": {"label_temperature": 1.3}}, "train": {}},
@@ -225,6 +229,52 @@ def test_truncated_samples_get_the_configured_score(setup, tmp_path):
         if p["rejected_truncated"]:
             assert p["score_rejected"] == -1e6
     assert any(p["rejected_truncated"] for p in pairs)
+
+
+def test_append_eos_scores_and_trains_a_sample_without_eos_with_eos(setup, tmp_path):
+    """online.append_eos (the authors' re-tokenizing, REBEL process_vllm.py:155) with no
+    penalty (truncated_score: null, process_vllm.py:207): a sample that reached H tokens
+    without EOS is scored by the RM with EOS appended, and its pair carries those tokens."""
+    eos = setup.tok.eos_token_id
+    pairs, stats = label(setup, tmp_path, penalty=None, append_eos=True)
+    assert stats["append_eos"] is True
+    drawn = {(s["prompt_id"], s["completion"]): s for s in setup.samples}
+    rm = GlobalRM(setup.rm)
+    seen = 0
+    for p in pairs:
+        for side in ("chosen", "rejected"):
+            s = drawn[(p["id"], p[side])]
+            ids = p[f"{side}_ids"]
+            assert ids[-1] == eos
+            if s["truncated"]:  # EOS appended to the drawn tokens, and scored so
+                seen += 1
+                assert ids == s["completion_ids"] + [eos] and len(ids) == H + 1
+                [want] = rm.score([p["prompt_ids"]], [ids])
+                assert p[f"score_{side}"] == pytest.approx(want, abs=1e-5)
+            else:
+                assert ids == s["completion_ids"]
+    assert seen
+    # without it: the tokens as drawn (no EOS), the RM score of those (no penalty)
+    pairs, _ = label(setup, tmp_path, penalty=None)
+    assert any(p["chosen_truncated"] and p["chosen_ids"][-1] != eos for p in pairs) or any(
+        p["rejected_truncated"] and p["rejected_ids"][-1] != eos for p in pairs
+    )
+
+
+def test_best_of_n_never_picks_a_sample_without_eos_at_the_authors_score():
+    """rm_study.bon.truncated_score: the authors' -1e6 (REBEL bon_rank.py:208) leaves a sample
+    without EOS out of every pick where a finished one exists; at the project's -1 (after
+    centring the finished ones) it beats a finished sample scored below their mean - 1."""
+    from allroads import bon
+
+    samples = [
+        {"id": f"s{i}", "prompt_id": "p", "sample_idx": i, "completion": f"s{i}"} for i in range(3)
+    ]
+    raw, truncated = [-20.0, 9.0, -10.0], [False, True, False]  # finished, centred: -5, +5
+    for penalty, best_of_2 in ((-1.0, 1), (-1e6, 0), (None, 1)):
+        picks = bon.best_of_n(samples, penalize_truncated(raw, truncated, penalty), [2, 3])
+        assert picks[2]["p"]["sample_idx"] == best_of_2, penalty
+        assert picks[3]["p"]["sample_idx"] == (1 if penalty is None else 2), penalty
 
 
 def test_mixed_rows_name_the_row():

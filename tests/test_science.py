@@ -12,6 +12,7 @@ import pytest
 import yaml
 
 from allroads import base_models, diagnostics, reward_models, tasks, toytask, training
+from allroads.config import stage_defaults
 from allroads.io import read_jsonl
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler
@@ -20,6 +21,10 @@ ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 
 pytestmark = pytest.mark.slow
+
+
+def _hp(stage):
+    return {**stage_defaults(stage), **DEFAULT["train"][stage]}
 
 
 @pytest.fixture(scope="module")
@@ -31,7 +36,7 @@ def run(tmp_path_factory):
     task = dict(DEFAULT["task"], toy=toy, n_eval_prompts=150)
     tasks.build(task, {}, out / "data")
     data = {s: read_jsonl(out / "data" / f"{s}.jsonl") for s in (*tasks.SPLITS, "eval_prompts")}
-    base_hp = dict(DEFAULT["base"], epochs=2)
+    base_hp = {**stage_defaults("base"), **DEFAULT["base"], "epochs": 2}
     base_models.materialize_base(
         DEFAULT["models"]["toy-s"],
         base_hp,
@@ -39,14 +44,14 @@ def run(tmp_path_factory):
         str(out / "base"),
         tokenizer=tasks.get_task(task).tokenizer(),
     )
-    sft_hp = dict(DEFAULT["train"]["sft"], epochs=4)
+    sft_hp = {**stage_defaults("sft"), **DEFAULT["train"]["sft"], "epochs": 4}
     training.train_sft(str(out / "base"), data["sft_train"], sft_hp, 0, "fp32", str(out / "sft"))
     training.train_global_rm(
-        str(out / "sft"), data["pft_train"], DEFAULT["train"]["global_rm"], 0, "fp32",
+        str(out / "sft"), data["pft_train"], _hp("global_rm"), 0, "fp32",
         str(out / "rm"),
     )  # fmt: skip
     training.train_dpo(
-        str(out / "sft"), data["pft_train"], DEFAULT["train"]["dpo"], 0, "fp32", str(out / "dpo"),
+        str(out / "sft"), data["pft_train"], _hp("dpo"), 0, "fp32", str(out / "dpo"),
         ref_dir=str(out / "sft"),
     )  # fmt: skip
     return out, data

@@ -196,7 +196,8 @@ def test_bad_variant_config_names_the_key(mutate, message):
 def test_paper_config_labels_with_the_openai_judge():
     paper = yaml.safe_load((ROOT / "config/paper.yaml").read_text())
     validate(copy.deepcopy(paper))
-    assert paper["variants"]["judged"] == {"pairs": "judged", "judge": "openai"}
+    judged = paper["variants"]["judged"]
+    assert (judged["pairs"], judged["judge"]) == ("judged", "openai")
     bad = copy.deepcopy(paper)
     bad["variants"]["judged"]["judge"] = "labeller"
     with pytest.raises(ConfigError, match="labeller needs a task with a hidden reward"):

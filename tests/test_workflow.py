@@ -153,8 +153,8 @@ def test_each_sample_set_is_drawn_once(tmp_path):
         # SFT and the three policies sampled on the PFT val prompts and scored by ROUGE-L
         ("fig6.rouge", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 2,
                         "label_online": 1, "online_dpo": 1, "sample_eval": 4, "score_rouge": 4}),
-        # the default RM and DPO; the DPO's samples on the PFT prompts and on the extra prompts
-        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "offline_dpo": 1, "sample_online": 2,
+        # the default RM (no offline DPO); the SFT's samples on the PFT and the extra prompts
+        ("fig7.oracle", {"extra_prompts": 1, "global_rm": 1, "sample_online": 2,
                          "label_online": 2, "online_dpo": 2, "sample_eval": 2, "judge": 2}),
         # SFT samples (shared) -> judged pairs -> RM, DPO -> online DPO on SFT's and DPO's samples
         ("fig8.oracle", {"sample_online": 2, "variant_pairs": 1, "global_rm": 1, "offline_dpo": 1,
@@ -329,13 +329,14 @@ def test_variants_end_to_end(tmp_path):
     held_out += [f"{x}_implicit_acc" for x in ("rouge.dpo", "rouge.dpo2x", "judged.dpo")]
     assert all(0 <= v[k] <= 1 for k in held_out), {k: v.get(k) for k in held_out}
     # prompt augmentation: 3x the pairs, 3x the steps of plain online DPO
-    aug = read_jsonl(d / "augment.dpo.pairs.jsonl")
-    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "dpo.pairs.jsonl"))
+    aug = read_jsonl(d / "augment.sft.pairs.jsonl")
+    assert len(aug) == 3 * n_pft == 3 * len(read_jsonl(d / "sft.pairs.jsonl"))
     m = results / "models/toy-xs/seed0"
-    assert optimizer_steps(m / "augment.online-dpo") >= 3 * optimizer_steps(m / "online-dpo") - 2
+    assert optimizer_steps(m / "augment.online-sft") >= 3 * optimizer_steps(m / "online-sft") - 2
     # the variants reuse the default checkpoints where theirs would be the same
     assert not (m / "augment.dpo").exists() and not (m / "judged.dpo2x").exists()
-    assert not (d / "augment.sft.samples.jsonl").exists()  # Figure 7 augments Online DPO (DPO)
+    assert not (m / "augment.sft").exists()
+    assert not (d / "augment.dpo.samples.jsonl").exists()  # Figure 7 augments Online DPO (SFT)
 
     rc, out = smk("--report", str(tmp_path / "report.html"), "--configfile", str(conf))
     assert rc == 0, out[-3000:]

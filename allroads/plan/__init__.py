@@ -57,7 +57,6 @@ class Plan(Chain, Study, Jobs, Inventory):
         )
         study = c["rm_study"]
         self.rm_sizes = list(study.get("sizes") or self.sizes)  # Figure 4's grid
-        self.run_sizes = self.sizes + [s for s in self.rm_sizes if s not in self.sizes]
         self.rm_kinds = study["kinds"]
         bon = study["bon"]
         self.bon_n = sorted(bon["n"])
@@ -65,6 +64,15 @@ class Plan(Chain, Study, Jobs, Inventory):
         self.bon_t = (
             c["online"]["temperature"] if bon["temperature"] == "online" else bon["temperature"]
         )
+        # the score of a BoN sample without EOS: "online" (default) = online.truncated_score
+        self.bon_truncated_score = (
+            c["online"]["truncated_score"]
+            if bon["truncated_score"] == "online"
+            else bon["truncated_score"]
+        )
+        # online.append_eos, a param of label_online only when on: the default jobs' params
+        # (what a rerun is decided on) stay as they were
+        self.append_eos_param = {"append_eos": True} if c["online"]["append_eos"] else {}
         self.bon_generators = bon["generators"]
         self.fig4_generator = bon["fig4_generator"]
         self.two_word_recipe = c["task"]["two_word_recipe"]
@@ -73,6 +81,11 @@ class Plan(Chain, Study, Jobs, Inventory):
         # the figures this run builds: config `figures`, then the RM study's (registry order)
         extra = [f for f in F.FIGURES if f in study["figures"] and f not in c["figures"]]
         self.figures = list(c["figures"]) + extra
+        # every size a job runs at: `sizes`, Figure 4's grid, and each figure's (figure_scope)
+        self.run_sizes = list(self.sizes)
+        for s in [*self.rm_sizes, *(s for f in self.figures for s in F.sizes(f, c))]:
+            if s not in self.run_sizes:
+                self.run_sizes.append(s)
         fig5 = "fig5" in self.figures and not in_module
         self.control = c.get("control") if fig5 else None
         self.control_r = f"{self.R}/{self.control['results']}" if self.control else None
@@ -105,9 +118,11 @@ class Plan(Chain, Study, Jobs, Inventory):
     # ---- Figure 5 (rules/control.smk)
     def control_config(self, basedir: str, source: str) -> dict:
         """The control run's config: this one (with --config applied), the overlay file(s)
-        merged over it in order, then its own results folder, Figure 5 alone and its seeds (``control.seeds``, else
-        ``variant_seeds``, as Figures 6-8). ``basedir``: the workflow's folder, where a relative
-        overlay is looked for when it is not in the working directory."""
+        merged over it in order, then its own results folder, Figure 5 alone, its sizes
+        (``figure_scope.fig5.sizes``, else ``sizes``) and seeds (``figure_scope.fig5.seeds``,
+        else ``control.seeds``, else ``variant_seeds``, as Figures 6-8). ``basedir``: the
+        workflow's folder, where a relative overlay is looked for when it is not in the working
+        directory."""
         import yaml
 
         from ..config import ConfigError
@@ -130,7 +145,10 @@ class Plan(Chain, Study, Jobs, Inventory):
         cfg.update(
             results=self.control_r,
             figures=["fig5"],
-            seeds=self.control.get("seeds") or self.variant_seeds,
+            seeds=self.config["figure_scope"].get("fig5", {}).get("seeds")
+            or self.control.get("seeds")
+            or self.variant_seeds,
+            sizes=F.sizes("fig5", self.config),
             _source=f"{source} + {' + '.join(paths)} (control)",
         )
         cfg.setdefault("rm_study", {})["figures"] = []

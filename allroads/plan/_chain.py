@@ -81,9 +81,27 @@ class Chain:
             variant = V.parse(getattr(wc, wildcard)).variant
             if variant is None:
                 return self.data("pft_train")
-            return f"{self.R}/pairs/{wc.size}/seed{wc.seed}/{variant}.jsonl"
+            return (
+                f"{self.R}/pairs/{wc.size}/seed{self.pairs_seed(variant, wc.seed)}/{variant}.jsonl"
+            )
 
         return get
+
+    def pairs_seed(self, variant: str, seed):
+        """The seed whose pairs variant V's models of ``seed`` train on: its own, or with
+        ``variants.V.pairs_seed`` the one shared set (Figure 8's one gpt-4o-labelled set)."""
+        return self.variants[variant].get("pairs_seed", seed)
+
+    def offline_temperatures(self, name: str) -> tuple[float, float]:
+        """(reference, policy) temperatures of offline DPO model ``name`` (``dpo``,
+        ``V.dpo2x``): 1, or for a variant with ``temper_offline`` the sampling temperature of
+        its pairs (the policy's too with online.temper_policy), as online DPO."""
+        variant = V.parse(name).variant
+        if variant is None or not self.variants[variant]["temper_offline"]:
+            return 1.0, 1.0
+        online = self.config["online"]
+        t = online["temperature"]
+        return t, (t if online["temper_policy"] else 1.0)
 
     def _extra_prompts(self, gen: str) -> str | None:
         """The extra prompts file of a prompt-augmentation variant's generator (Figure 7)."""
@@ -155,12 +173,12 @@ class Chain:
         return get
 
     # ---- evaluations and the figures' tables
-    def eval_files(self, metric: str, policies, seeds) -> list[str]:
+    def eval_files(self, metric: str, policies, seeds, sizes) -> list[str]:
         """Evaluation files of ``policies``: judgments by ``metric`` or ROUGE-L scores."""
         suffix = "rouge" if metric == "rouge" else f"judge-{metric}"
         return [
             f"{self.R}/eval/{size}/seed{seed}/{p}.{suffix}.jsonl"
-            for size in self.sizes
+            for size in sizes
             for seed in seeds
             for p in policies
         ]
@@ -170,14 +188,23 @@ class Chain:
         return list(self.config["eval"]["policies"] if p is None else p)
 
     def fig_seeds(self, fig: str) -> list[int]:
-        return list(self.seeds if F.FIGURES[fig]["seeds"] == "seeds" else self.variant_seeds)
+        return F.seeds(fig, self.config)
+
+    def fig_sizes(self, fig: str) -> list[str]:
+        return F.sizes(fig, self.config)
+
+    def fig_eval_files(self, fig: str, metric: str) -> list[str]:
+        """The evaluation files one figure's table reads."""
+        return self.eval_files(
+            metric, self.fig_policies(fig), self.fig_seeds(fig), self.fig_sizes(fig)
+        )
 
     def fig_comparisons(self, fig: str) -> list[list[str]]:
         c = F.FIGURES[fig]["comparisons"]
         return self.config["eval"]["comparisons"] if c is None else c
 
     def figure_eval_files(self, wc) -> list[str]:
-        return self.eval_files(wc.metric, self.fig_policies(wc.fig), self.fig_seeds(wc.fig))
+        return self.fig_eval_files(wc.fig, wc.metric)
 
     def figure_targets(self, fig: str) -> list[str]:
         """The files of one figure: per metric (judge, or rouge) its tables and plot."""
@@ -241,8 +268,8 @@ class Chain:
             return out + self.rm_val_targets()
         return [
             f"{self.R}/diagnostics/{s}/seed{k}.variants.json"
-            for s in self.sizes
-            for k in self.variant_seeds
+            for s in self.variant_sizes
+            for k in self.variant_grid_seeds
         ]
 
     # ---- variants (rules/variants.smk): what the configured figures plot
@@ -257,6 +284,36 @@ class Chain:
                 if V.parse(p).variant is not None
             }
         )
+
+    @cached_property
+    def _variant_figs(self) -> list[str]:
+        """The configured figures that plot variant policies."""
+        return [
+            f
+            for f in self.figures_of(*F.EVAL_KINDS)
+            if any(V.parse(p).variant is not None for p in self.fig_policies(f))
+        ]
+
+    @cached_property
+    def variant_sizes(self) -> list[str]:
+        """The sizes of the variants' diagnostics (rule diagnose_variants): their figures'."""
+        return [
+            s for s in self.run_sizes if any(s in self.fig_sizes(f) for f in self._variant_figs)
+        ]
+
+    @cached_property
+    def variant_grid_seeds(self) -> list[int]:
+        """The seeds of the variants' diagnostics: their figures'."""
+        return sorted({k for f in self._variant_figs for k in self.fig_seeds(f)})
+
+    def variant_pair_sets(self, variant: str) -> set[tuple[str, int]]:
+        """The (size, seed) pair sets of ``variant`` the run builds (its diagnostics' grid
+        covers its figures'); ``pairs_seed`` shares one set between the seeds."""
+        return {
+            (s, self.pairs_seed(variant, k))
+            for s in self.variant_sizes
+            for k in self.variant_grid_seeds
+        }
 
     @cached_property
     def variant_gens(self) -> list[str]:
@@ -298,7 +355,8 @@ class Chain:
         d = self._run_dir("online", wc)
         return dict(
             pair_stats=[
-                f"{self.R}/pairs/{wc.size}/seed{wc.seed}/{v}.stats.json" for v in self.pair_variants
+                f"{self.R}/pairs/{wc.size}/seed{self.pairs_seed(v, wc.seed)}/{v}.stats.json"
+                for v in self.pair_variants
             ],
             samples=[self.online_samples(wc.size, wc.seed, g)[0] for g in self.variant_gens],
             pairs=[f"{d}/{g}.pairs.jsonl" for g in self.variant_gens],

@@ -41,7 +41,7 @@ class Inventory:
                 return
             out[TRAIN_RULE[real.base]].add(path)
             if real.variant is not None:  # its own pairs (allroads.variants.owns_offline)
-                variant_pairs(real.variant, size, seed)
+                variant_pairs(real.variant, size, self.pairs_seed(real.variant, seed))
 
         def variant_pairs(variant: str, size: str, seed) -> None:
             out["variant_pairs"].add(f"{R}/pairs/{size}/seed{seed}/{variant}.jsonl")
@@ -94,7 +94,7 @@ class Inventory:
                 if kind in F.EVAL_KINDS:
                     out["table"].add(f"{R}/tables/{fig}.{m}.csv")
                     out["figure"].add(f"{R}/figures/{fig}.{m}.png")
-                    for size in self.sizes:
+                    for size in self.fig_sizes(fig):
                         for seed in self.fig_seeds(fig):
                             for p in self.fig_policies(fig):
                                 evaluation(p, m, size, seed)
@@ -129,8 +129,8 @@ class Inventory:
                             model(m, size, seed)
         if self.variant_policies:
             out["table_diagnostics"].add(f"{R}/tables/diagnostics.variants.csv")
-            for size in self.sizes:
-                for seed in self.variant_seeds:
+            for size in self.variant_sizes:
+                for seed in self.variant_grid_seeds:
                     out["diagnose_variants"].add(f"{R}/diagnostics/{size}/seed{seed}.variants.json")
                     for m in [*self.variant_models, *self.variant_rms, *self.variant_offline]:
                         model(m, size, seed)

@@ -21,6 +21,13 @@ class Study:
         beta = {"local": local_rm_beta(self.config), "dpo": self.config["train"]["dpo"]["beta"]}
         return beta.get(kind)
 
+    @cached_property
+    def local_rm_hp(self) -> dict:
+        """The local RM's hyperparameters: train.dpo's (Table 4), train.local_rm's over them,
+        β derived (:meth:`rm_beta`)."""
+        train = self.config["train"]
+        return dict(train["dpo"], **train.get("local_rm", {}), beta=self.rm_beta("local"))
+
     def bon_spec(self, fig: str) -> dict:
         """A Best-of-N figure's grid: policy sizes, RM sizes, generators, RM kinds, Ns."""
         e, study = F.FIGURES[fig], self.config["rm_study"]
@@ -98,7 +105,7 @@ class Study:
                 {
                     f
                     for fig in self.figures_of("winrate")
-                    for f in self.eval_files("openai", self.fig_policies(fig), self.fig_seeds(fig))
+                    for f in self.fig_eval_files(fig, "openai")
                 }
             )
             evaluation += sum(
@@ -107,14 +114,13 @@ class Study:
                 for g in {*self.bon_generators, self.fig4_generator}
             )
         labelling = sum(
-            1
+            len(self.variant_pair_sets(v))
             for v in self.pair_variants
-            if self.variants[v].get("pairs") == "judged"
-            and self.variants[v].get("judge") == "openai"
+            if self.variants[v]["pairs"] == "judged" and self.variants[v].get("judge") == "openai"
         )
         plan = {
             "evaluation": evaluation,
-            "labelling": len(self.sizes) * len(self.variant_seeds) * labelling,
+            "labelling": labelling,
             "generation": 0,
         }
         if self.two_word_recipe == "judge":  # the pairs' two summaries and picks, the references
