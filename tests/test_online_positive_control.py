@@ -59,6 +59,7 @@ import pytest
 import torch
 
 from allroads import models, toytask, training
+from allroads.config import stage_defaults
 from allroads.pairs import online_pairs
 from allroads.sampling import HFSampler, encode_prompt
 
@@ -75,8 +76,15 @@ PROMPT = "pick one"
 P_MODE, P_TAIL = 0.4, 0.04  # the design's p_T of arm00 and of each other arm
 ARCH = {"hidden_size": 32, "num_layers": 2, "num_heads": 2}
 SFT_ROWS = 2000
-SFT_HP = {"epochs": 10, "batch_size": 100, "lr": 3.0e-3, "adam_eps": 1.0e-8, "schedule": "cosine"}
-DPO_HP = {"epochs": 1, "batch_size": 16, "lr": 2.0e-4, "adam_eps": 1.0e-5, "beta": 0.5,
+SFT_HP = {
+    **stage_defaults("sft"),
+    "epochs": 10,
+    "batch_size": 100,
+    "lr": 3.0e-3,
+    "adam_eps": 1.0e-8,
+    "schedule": "cosine",
+}
+DPO_HP = {**stage_defaults("dpo"), "epochs": 1, "batch_size": 16, "lr": 2.0e-4, "adam_eps": 1.0e-5, "beta": 0.5,
           "schedule": "linear", "logging_steps": 32}  # fmt: skip
 
 
