@@ -53,12 +53,14 @@ DEFAULTS = {
     "degree": [2, 4],  # out-degree range (the Hamiltonian cycle's edge included)
     "graph_seed": 0,  # fixes the graph; the task seed fixes queries, demonstrations, labels
     "min_distance": 2,  # queries have dist(s, t) >= this (1 would be a one-edge lookup)
+    "max_distance": None,  # queries have dist(s, t) <= this (None: no bound)
     "walk_length": [4, 12],  # pretraining random walks: nodes after the start
     "path_noise": 0.5,  # share of SFT demonstrations that take a detour (valid, longer)
     "detour": [1, 3],  # a detour's random-walk steps before the shortest route resumes
     "reward": {"reach": 1.0, "step": 0.1, "invalid": 0.5},  # r*'s weights (module docstring)
     "first_hop": False,  # the control: the first hop only (H = 1)
     "label_temperature": 0.6,  # Bradley–Terry labeller: ~0.72 agreement with r* (control: 1.3)
+    "pool": None,  # the preference pool's writer weights (writer name -> weight); None: uniform
 }
 STRUCTURE = ["SUBREDDIT:", "r/paths", "TITLE:", "route", "walk", "POST:", "from", "to", "TL;DR:",
              "Next-Hop"]  # fmt: skip
@@ -335,10 +337,30 @@ def format_prompt(s: int, t: int, first_hop: bool = False) -> str:
 
 def _queries(cfg: dict, g: Graph, rng: random.Random, n: int) -> list[tuple[int, int]]:
     pairs = [(s, t) for s in range(g.n) for t in range(g.n)
-             if s != t and g.dist[s][t] >= cfg["min_distance"]]  # fmt: skip
+             if s != t and cfg["min_distance"] <= g.dist[s][t] <= (cfg["max_distance"] or g.n)]  # fmt: skip
     if not pairs:
-        raise ValueError(f"task.paths.min_distance {cfg['min_distance']}: no pair of the graph")
+        raise ValueError(
+            f"task.paths.min_distance {cfg['min_distance']}, max_distance {cfg['max_distance']}: "
+            "no pair of the graph"
+        )
     return [rng.choice(pairs) for _ in range(n)]
+
+
+def _two_writers(gens: dict, weights: dict | None, rng: random.Random) -> tuple[str, str]:
+    """Two distinct writers of a preference pair: uniform (``weights`` None), else drawn by
+    ``weights`` (config ``task.paths.pool``), the second among the others."""
+    names = sorted(gens)
+    if not weights:
+        return tuple(rng.sample(names, 2))
+    unknown = sorted(set(weights) - set(names))
+    if unknown:
+        raise ValueError(f"task.paths.pool: unknown writer {unknown[0]!r} (writers: {names})")
+    first = rng.choices(names, [weights.get(n, 0.0) for n in names])[0]
+    rest = [n for n in names if n != first]
+    rest_w = [weights.get(n, 0.0) for n in rest]
+    if not any(rest_w):
+        raise ValueError("task.paths.pool: at least two writers need a positive weight")
+    return first, rng.choices(rest, rest_w)[0]
 
 
 def build_splits(task_cfg: dict, seed: int) -> dict[str, list[dict]]:
@@ -357,7 +379,7 @@ def build_splits(task_cfg: dict, seed: int) -> dict[str, list[dict]]:
             else:
                 gens = writers(cfg, g, s, t, rng)
                 while True:
-                    ga, gb = rng.sample(sorted(gens), 2)
+                    ga, gb = _two_writers(gens, cfg["pool"], rng)
                     a, b = gens[ga](), gens[gb]()
                     if a != b:
                         break

@@ -105,6 +105,33 @@ def test_walks_follow_edges_and_demonstrations_are_valid_routes_of_varied_length
     assert 0.3 < excess[True] / len(rows) < 0.6  # path_noise 0.5, a few detours fall back
 
 
+def test_distance_bounds_fix_the_queries_route_length():
+    cfg = dict(CFG, min_distance=3, max_distance=3, path_noise=0.0)
+    g = pt.graph_of(cfg)
+    for rows in pt.build_splits(cfg, 0).values():
+        for row in rows:
+            q = pt.read_post(row["post"])
+            assert g.dist[q.s][q.t] == 3
+            if "reference" in row:  # path_noise 0: every demonstration is a shortest route
+                assert pt.parts(row["post"], row["reference"])["steps"] == 3
+    with pytest.raises(ValueError, match="max_distance 2: no pair"):
+        pt.build_splits(dict(CFG, min_distance=3, max_distance=2), 0)
+
+
+def test_pool_weights_set_how_often_each_writer_appears():
+    def kinds(pool):
+        rows = pt.build_splits(dict(CFG, pool=pool, label_temperature=0.01), 0)["pft_train"]
+        return collections.Counter(
+            pt.slip_kind(r["post"], r["chosen"], r["rejected"]) for r in rows
+        )
+
+    uniform, weighted = kinds(None), kinds({"shortest": 10, "longer": 10, "wander": 1, "loop": 1})
+    assert weighted["longer"] > 2 * uniform["longer"]  # shortest vs longer pairs dominate
+    assert weighted["misses_target"] < uniform["misses_target"]  # writers left out never appear
+    with pytest.raises(ValueError, match="task.paths.pool: unknown writer 'best'"):
+        pt.build_splits(dict(CFG, pool={"best": 1, "longer": 1}), 0)
+
+
 @pytest.mark.parametrize("first_hop,temperature", [(False, 0.6), (True, 1.3)])
 def test_labels_agree_with_rstar_about_as_tldr_labels_do(first_hop, temperature):
     cfg = dict(CFG, first_hop=first_hop, label_temperature=temperature)
