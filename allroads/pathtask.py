@@ -10,7 +10,8 @@ completion is the nodes *after* s (s is not repeated), then EOS, e.g. `` n8 n12 
 
 The hidden reward r*(post, summary) is a sum of local checks over the walk ``s, w1, w2, …``:
 
-- ``+reach`` when the last node is t (reaching t and stopping there);
+- ``+reach`` when the last node is t and every step is an edge (reaching t and stopping there;
+  a jump over a non-edge reaches nothing, so no invalid shortcut beats a route);
 - ``−step`` per node written (the path's length);
 - ``−invalid`` per consecutive pair that is not an edge of the graph (a non-node word is
   never an edge).
@@ -197,18 +198,20 @@ def parts(post: str, summary: str) -> dict[str, int]:
     q, words = read_post(post), _words(summary)
     walk = [f"n{q.s}"] + words
     w1 = node_index(words[0], q.graph.n) if words else None
+    invalid = sum(not q.graph.edge(a, b) for a, b in zip(walk, walk[1:], strict=False))
     return {
         "steps": len(words),
-        "invalid": sum(not q.graph.edge(a, b) for a, b in zip(walk, walk[1:], strict=False)),
-        "reached": int(bool(words) and words[-1] == f"n{q.t}"),
+        "invalid": invalid,
+        # a route reaches t only along edges: a jump to t over a non-edge is no shortcut
+        "reached": int(bool(words) and words[-1] == f"n{q.t}" and not invalid),
         "revisits": len(walk) - len(set(walk)),
         "progress": q.graph.dist[q.s][q.t] - q.graph.dist[w1][q.t] if w1 is not None else 0,
     }
 
 
 def true_reward(post: str, summary: str) -> float:
-    """r*(post, summary): the hidden reward (module docstring). Full task: reach·[last is t]
-    − step·#nodes − invalid·#non-edges; control (``hops=1``): dist(s, t) − dist(w1, t) for a
+    """r*(post, summary): the hidden reward (module docstring). Full task: reach·[a route along
+    edges ending at t] − step·#nodes − invalid·#non-edges; control (``hops=1``): dist(s, t) − dist(w1, t) for a
     hop along an edge, −invalid for no edge (or no hop), − invalid·#words after the first."""
     q, p = read_post(post), parts(post, summary)
     if q.first_hop:

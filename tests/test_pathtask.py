@@ -49,8 +49,10 @@ def test_reward_by_hand():
     bad = next(v for v in range(g.n) if v not in g.succ[s] and v != s)
     # a non-successor first: s -> bad is no edge; bad -> route[1] is one unless by chance
     n_bad = 1 + (route[1] not in g.succ[bad])
-    assert r(post, say([bad] + route[1:])) == pytest.approx(1 - 0.3 - 0.5 * n_bad)
-    assert r(post, " hello " + say(route).strip()) == pytest.approx(1 - 0.4 - 0.5 * 2)
+    # a non-edge on the way: t is not reached (no shortcut over a non-edge pays)
+    assert r(post, say([bad] + route[1:])) == pytest.approx(-0.3 - 0.5 * n_bad)
+    assert r(post, " hello " + say(route).strip()) == pytest.approx(-0.4 - 0.5 * 2)
+    assert r(post, say([t])) == pytest.approx(-0.1 - 0.5)  # the jump straight to t
     assert r(post, "") == 0.0
     heavy = POST.replace("reach=1.0 step=0.1", "reach=2 step=0.25").format(s, t)
     assert r(heavy, say(route)) == pytest.approx(2 - 0.75)  # r*'s weights: the post's
