@@ -11,15 +11,23 @@ truncation penalty as ``label_online``). Metrics:
 - ``bok_gain_share``: the ranker's pick's mean r* gain over the mean sample, as a share of the
   oracle pick's gain (the best sample by r*); 1 = as good as r*, 0 = no better than chance;
 - ``bok_rstar_pick``, ``bok_rstar_oracle``, ``bok_rstar_mean``: the three means it divides.
+
+Rule ``diagnose`` reports them for the SFT generator's online samples as
+``gate_<ranker>_<metric>`` (:func:`gate_metrics`), ranker ``rm`` (the global RM, scoring as
+``label_online`` does) and ``dpo`` (offline DPO's implicit reward β·(log π_dpo − log π_sft)).
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING
 
 from .diagnostics import pair_accuracy
 from .pairs import penalize_truncated, select_pairs
+
+if TYPE_CHECKING:  # torch only where a ranker is loaded
+    from .reward_models import RewardModel
 
 
 def ranker_gate(
@@ -53,3 +61,26 @@ def ranker_gate(
         "bok_rstar_oracle": oracle,
         "bok_rstar_mean": mean,
     }
+
+
+def gate_metrics(
+    samples: list[dict],
+    prompt_ids: Mapping[str, list[int]],
+    posts: dict[str, str],
+    reward: Callable[[str, str], float],
+    rankers: Mapping[str, Callable[[], RewardModel]],
+    truncated_score: float | None = -1.0,
+) -> dict[str, float]:
+    """``gate_<label>_<metric>``: :func:`ranker_gate` of each ranker's scores of ``samples``
+    (rows with ``completion_ids`` too), each sample scored on ``prompt_ids[its prompt]`` plus
+    its tokens as drawn, as ``label_online`` scores them. ``rankers``: label -> a loader of
+    an RM (:mod:`allroads.reward_models`, or anything with its ``score``), loaded one at a
+    time (one ranker's models in memory at once)."""
+    p_ids = [prompt_ids[s["prompt_id"]] for s in samples]
+    c_ids = [s["completion_ids"] for s in samples]
+    out: dict[str, float] = {}
+    for label, load in rankers.items():
+        scores = load().score(p_ids, c_ids)
+        gate = ranker_gate(samples, scores, posts, reward, truncated_score)
+        out.update({f"gate_{label}_{k}": v for k, v in gate.items()})
+    return out

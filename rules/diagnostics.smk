@@ -1,6 +1,9 @@
 rule diagnose:
     """Did every model of one (size, seed) learn? RM accuracy, DPO implicit-reward accuracy,
-    online ties and Best-of-n r*, optimizer steps, evaluation r* (allroads.diagnostics)."""
+    online ties and Best-of-n r*, optimizer steps, evaluation r* (allroads.diagnostics); on a
+    task with r*, the gate of the SFT's online samples: can the global RM (as label_online
+    scores them) and offline DPO's implicit reward pick the better ones (allroads.gate:
+    `gate_rm_*`, `gate_dpo_*`)?"""
     input:
         rm=model_dir("global_rm"),
         sft=model_dir("sft"),
@@ -27,6 +30,10 @@ rule diagnose:
         generators=config["online"]["generators"],
         trained=PLAN.trained_models,
         policies=config["eval"]["policies"],
+        batch_size=config["sampler"]["batch_size"],  # the gate: as label_online
+        truncated_score=config["online"]["truncated_score"],
+        append_eos=config["online"]["append_eos"],
+        dpo_beta=config["train"]["dpo"]["beta"],
     script:
         "../scripts/diagnose.py"
 

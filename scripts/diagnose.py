@@ -3,6 +3,9 @@
 from allroads import diagnostics as d
 from allroads.io import read_jsonl, write_json
 from allroads.jobs import job
+from allroads.models import load_tokenizer
+from allroads.pairs import append_eos
+from allroads.sampling import encode_prompt
 from allroads.tasks import get_task
 
 with job(snakemake) as log:
@@ -34,12 +37,30 @@ with job(snakemake) as log:
         m["label_acc_rstar"] = d.agreement_with_truth(
             [1.0] * n, [0.0] * n, held.true_chosen, held.true_rejected
         )
-    posts = {r["id"]: r["post"] for r in read_jsonl(inp.pft_train, required=("id", "post"))}
+    train = read_jsonl(inp.pft_train, required=("id", "prompt", "post"))
+    posts = {r["id"]: r["post"] for r in train}
     for gen, s_path, p_path in zip(p.generators, inp.samples, inp.pairs, strict=True):
         om = d.online_metrics(
             read_jsonl(s_path), read_jsonl(p_path), posts, reward, task.slip_kind, task.slips
         )
         m.update({f"online_{gen}_{k}": v for k, v in om.items()})
+    if reward and "sft" in p.generators:  # the gate: can a ranker pick the SFT's better samples?
+        from allroads.gate import gate_metrics
+        from allroads.reward_models import from_dirs
+
+        tok = load_tokenizer(inp.rm)  # the samples as label_online ranks them
+        samples = read_jsonl(inp.samples[p.generators.index("sft")])
+        if p.append_eos:
+            samples = append_eos(samples, tok.eos_token_id)
+        rankers = {"rm": lambda: from_dirs("global", [inp.rm], precision=p.precision,
+                                           batch_size=p.batch_size)}  # fmt: skip
+        if "dpo" in p.offline:  # its implicit reward, at its training β
+            dpo = inp.offline[p.offline.index("dpo")]
+            rankers["dpo"] = lambda: from_dirs("dpo", [dpo, inp.sft], beta=p.dpo_beta)
+        prompt_ids = {r["id"]: encode_prompt(tok, r["prompt"]) for r in train}
+        m.update(  # gate_<rm|dpo>_<metric> (allroads.gate)
+            gate_metrics(samples, prompt_ids, posts, reward, rankers, p.truncated_score)
+        )
     for name, path in zip(p.trained, inp.trained, strict=True):
         m[f"steps_{name}"] = d.optimizer_steps(path)
     if reward:

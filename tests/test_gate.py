@@ -4,7 +4,7 @@ import math
 
 import pytest
 
-from allroads.gate import ranker_gate
+from allroads.gate import gate_metrics, ranker_gate
 
 REWARD = {" a": 1.0, " b": 0.5, " c": 0.0, " d": 0.0}
 POSTS = {"p1": "post", "p2": "post"}
@@ -14,12 +14,29 @@ def reward(post, completion):
     return REWARD[completion]
 
 
+IDS = {" a": [1], " b": [2], " c": [3], " d": [4]}  # the completions' tokens as drawn
+PROMPT_IDS = {"p1": [10, 11], "p2": [20]}
+
+
 def samples():
     rows = []
     for pid, texts in (("p1", [" a", " b", " c"]), ("p2", [" c", " d", " c"])):
-        rows += [{"prompt_id": pid, "sample_idx": i, "completion": c, "truncated": False}
-                 for i, c in enumerate(texts)]  # fmt: skip
+        rows += [{"prompt_id": pid, "sample_idx": i, "completion": c, "completion_ids": IDS[c],
+                  "truncated": False} for i, c in enumerate(texts)]  # fmt: skip
     return rows
+
+
+class TokenRanker:
+    """A ranker over token ids (the interface of allroads.reward_models): ``sign`` · r* of the
+    completion its ids spell; it records the (prompt, completion) tokens it was given."""
+
+    def __init__(self, sign: float):
+        self.sign, self.seen = sign, []
+        self.text = {tuple(v): k for k, v in IDS.items()}
+
+    def score(self, prompt_ids, completion_ids):
+        self.seen += [(tuple(p), tuple(c)) for p, c in zip(prompt_ids, completion_ids, strict=True)]
+        return [self.sign * reward("", self.text[tuple(c)]) for c in completion_ids]
 
 
 def test_a_perfect_ranker_gains_what_the_oracle_gains():
@@ -46,3 +63,20 @@ def test_a_truncated_sample_is_never_the_pick():
     m = ranker_gate(s, [reward("", r["completion"]) for r in s], POSTS, reward)
     assert m["bok_rstar_pick"] == pytest.approx((0.5 + 0.0) / 2)
     assert not math.isnan(m["bok_gain_share"])
+
+
+def test_the_diagnostics_gate_scores_each_sample_on_its_prompt_and_names_each_ranker():
+    """Rule diagnose's gate: a ranker equal to r* gets agreement 1 and the oracle's whole gain,
+    its reverse agreement 0 and the negative gain; each sample is scored as drawn, after the
+    tokens of its own prompt."""
+    s = samples()
+    made = {"rm": TokenRanker(1.0), "dpo": TokenRanker(-1.0)}
+    m = gate_metrics(s, PROMPT_IDS, POSTS, reward, {k: lambda k=k: made[k] for k in made})
+    metrics = ranker_gate(s, [0.0] * len(s), POSTS, reward)
+    assert set(m) == {f"gate_{r}_{k}" for r in ("rm", "dpo") for k in metrics}
+    assert m["gate_rm_rstar_agree"] == 1.0 and m["gate_rm_bok_gain_share"] == pytest.approx(1.0)
+    assert m["gate_dpo_rstar_agree"] == 0.0
+    assert m["gate_dpo_bok_gain_share"] == pytest.approx(-1.0)
+    assert m["gate_rm_rstar_tie_share"] == m["gate_dpo_rstar_tie_share"] == 0.5
+    want = [(tuple(PROMPT_IDS[r["prompt_id"]]), tuple(r["completion_ids"])) for r in s]
+    assert made["rm"].seen == made["dpo"].seen == want

@@ -220,7 +220,19 @@ def test_reduced_run_end_to_end(tmp_path):
         assert m[seed, "online_sft_rm_rstar_agree"] == pytest.approx(
             sum(v * m[seed, f"online_sft_rm_rstar_agree_{k}"] for k, v in share.items() if v)
         )
-    assert "| rm_acc_rstar |" in (results / "tables/diagnostics.md").read_text()
+        # the gate (allroads.gate): the global RM ranks the SFT's samples as label_online does
+        # (the same picks); offline DPO's implicit reward is the other ranker
+        assert m[seed, "gate_rm_tie_share"] == m[seed, "online_sft_tie_share"]
+        for k, online in (("rstar_agree", "rm_rstar_agree"), ("bok_rstar_pick", "bo25_rstar_rm"),
+                          ("bok_rstar_oracle", "bo25_rstar_oracle")):  # fmt: skip
+            want = pytest.approx(m[seed, f"online_sft_{online}"], nan_ok=True)
+            assert m[seed, f"gate_rm_{k}"] == want, k
+        for r in ("rm", "dpo"):
+            assert 0 <= m[seed, f"gate_{r}_tie_share"] <= 1
+            assert m[seed, f"gate_{r}_bok_rstar_oracle"] >= m[seed, f"gate_{r}_bok_rstar_pick"]
+        assert m[seed, "gate_dpo_rstar_tie_share"] == m[seed, "gate_rm_rstar_tie_share"]
+    md = (results / "tables/diagnostics.md").read_text()
+    assert "| rm_acc_rstar |" in md and "| gate_dpo_bok_gain_share |" in md
     assert (results / "figures/fig3.oracle.pdf").read_bytes()[:4] == b"%PDF"
     for log in ["data.log", "sft/toy-xs.log", "judge/oracle-toy-xs-seed1-dpo.log"]:
         assert "done in" in (results / "logs" / log).read_text()
