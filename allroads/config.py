@@ -126,6 +126,7 @@ def validate(
     errors = sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.absolute_path)))
     if not errors:
         fill_defaults(config, schema)
+        _drop_other_tasks_options(config)
         _check_semantics(config, lambda key: where(key.split(".")))
         return
     lines = []
@@ -138,6 +139,18 @@ def validate(
         else:
             lines.append(f"{where(e.absolute_path)}: key {_key(e.absolute_path)}: {e.message}")
     raise ConfigError("invalid config\n  " + "\n  ".join(lines))
+
+
+def _drop_other_tasks_options(config: dict[str, Any]) -> None:
+    """Remove ``task.<options_key>`` of every task but ``task.kind``'s: an overlay that switches
+    the task (config/toy-facts.yaml over config.yaml) cannot remove the base's options, as config
+    files merge key by key, and an inactive task's options must not change the run's jobs."""
+    from .tasks import TASKS
+
+    active = task_class(config["task"]["kind"]).options_key
+    for task in TASKS.values():
+        if task.options_key not in (None, active):
+            config["task"].pop(task.options_key, None)
 
 
 def _declared(node: dict, root: dict) -> set[str]:
