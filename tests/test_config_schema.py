@@ -7,10 +7,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import configs
 import pytest
 import yaml
 
 from allroads.config import ConfigError, apply_cli_config, parse_cli_config, validate
+from allroads.tasks import TASKS, task_class
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -18,6 +20,26 @@ DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
 
 def test_default_config_is_valid():
     validate(copy.deepcopy(DEFAULT))
+
+
+@pytest.mark.parametrize(
+    "overlays, kind",
+    [
+        ((), "paths"),
+        ((configs.PATHS_CONTROL,), "paths"),
+        ((configs.FACTS,), "toy"),
+        ((configs.FACTS, configs.FACTS_CONTROL), "toy"),
+    ],
+)
+def test_each_shipped_config_holds_only_its_own_tasks_options(overlays, kind):
+    """An overlay that switches the task (config/toy-facts.yaml over config.yaml) cannot remove
+    the default task's options; validation drops them, so they change no job's params."""
+    cfg = configs.load(*overlays)
+    validate(cfg)
+    assert cfg["task"]["kind"] == kind
+    own = task_class(kind).options_key
+    others = {t.options_key for t in TASKS.values()} - {own, None}
+    assert own in cfg["task"] and not others & set(cfg["task"])
 
 
 @pytest.mark.parametrize(

@@ -196,35 +196,28 @@ def test_vocabulary_covers_every_prompt_walk_and_completion():
 
 
 def config_task(*overlays):
-    """The ``task`` section of config.yaml with the given overlays merged, as Snakemake does."""
-    from pathlib import Path
+    """The ``task`` section of config.yaml with the given overlays merged, as Snakemake does,
+    with small splits."""
+    import configs
 
-    import yaml
-
-    from allroads.config import merge_overlay
-
-    root = Path(__file__).resolve().parent.parent
-    cfg = yaml.safe_load((root / "config.yaml").read_text())
-    for name in overlays:
-        merge_overlay(cfg, yaml.safe_load((root / "config" / name).read_text()))
+    cfg = configs.load(*overlays)
     cfg["task"]["paths"]["splits"] = dict.fromkeys(cfg["task"]["paths"]["splits"], 20)
     cfg["task"]["paths"]["pretrain"] = 10
     return cfg["task"]
 
 
-@pytest.mark.parametrize(
-    "overlays", [("toy-paths.yaml",), ("toy-paths.yaml", "toy-paths-control.yaml")]
-)
+@pytest.mark.parametrize("overlays", [(), ("config/toy-paths-control.yaml",)])
 def test_the_task_interface_runs_the_configs_task(tmp_path, overlays):
     from allroads.io import read_jsonl
     from allroads.judging import make_judge
     from allroads.judging.base import Comparison
     from allroads.tasks import SPLITS, get_task
 
-    task = get_task(config_task(*overlays))
+    cfg = config_task(*overlays)
+    task = get_task(cfg)
     rows = task.write_splits(tmp_path, {})
     assert {s: read_jsonl(tmp_path / f"{s}.jsonl") for s in SPLITS} == rows
-    control = len(overlays) == 2
+    control = bool(overlays)
     assert all(
         r["post"].split("\n")[0].endswith("hops=1" if control else "hops=all")
         for r in rows["sft_train"]
@@ -237,7 +230,7 @@ def test_the_task_interface_runs_the_configs_task(tmp_path, overlays):
         assert tok.unk_token_id not in tok(text)["input_ids"]
     r = rows["pft_train"][0]
     assert task.reward(r["post"], r["chosen"]) == pt.true_reward(r["post"], r["chosen"])
-    assert task.label_temperature == (1.3 if control else 0.6)
+    assert task.label_temperature == cfg["paths"]["label_temperature"]
     assert task.slip_kind(r["post"], r["chosen"], r["chosen"]) in task.slips
     judge = make_judge("oracle", {}, seed=0, task=task)
     shortest = " " + " ".join(f"n{v}" for v in pt.shortest_route(

@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import configs
 import pytest
 import yaml
 
@@ -78,7 +79,8 @@ def test_a_new_figure_is_one_registry_entry(tmp_path, monkeypatch):
 @pytest.mark.parametrize(
     "config",
     [
-        "toy-two-word",  # the control run alone
+        "first-hop",  # the default's control run alone
+        "two-word",  # the facts task's control run alone
         "small",  # one size, two seeds, Figure 3 and the RM study on that size
         "fig9 by figures",  # an RM-study figure named in `figures`: one registry, either list
     ],
@@ -94,12 +96,10 @@ def test_the_plan_counts_the_jobs_snakemake_runs(tmp_path, config):
         cfg = copy.deepcopy(DEFAULT)
         cfg.update(sizes=["toy-m"], seeds=[0, 1], figures=["fig3", "fig9"], control=None)
         cfg["rm_study"]["figures"] = []
+    elif config == "first-hop":
+        cfg = configs.load(configs.PATHS_CONTROL)
     else:
-        cfg = copy.deepcopy(DEFAULT)
-        overlay = yaml.safe_load((ROOT / "config" / f"{config}.yaml").read_text())
-        from allroads.config import merge_overlay
-
-        merge_overlay(cfg, overlay)
+        cfg = configs.load(configs.FACTS, configs.FACTS_CONTROL)
     cfg["results"] = str(tmp_path / "r")
     assert job_counts(dry_run(tmp_path, cfg)) == plan.validated(cfg).job_counts()
 

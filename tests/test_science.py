@@ -1,15 +1,14 @@
-"""Does the toy experiment learn? The pipeline's own functions on a small default-like config.
+"""Does the facts toy experiment learn? The pipeline's own functions on a small config like
+config/toy-facts.yaml.
 
 These tests fail when a stage stops learning (a loss stuck at ln 2, a reward model at chance, a
 DPO whose implicit reward ranks nothing): the failure mode that makes every figure noise. The
-thresholds are clear margins over chance, well under what the default config measures (see the
-README's diagnostics table), so they hold on any seed but not on a broken pipeline.
+thresholds are clear margins over chance, well under what the facts config measures (see
+docs/toy-facts.md), so they hold on any seed but not on a broken pipeline.
 """
 
-from pathlib import Path
-
+import configs
 import pytest
-import yaml
 
 from allroads import base_models, diagnostics, reward_models, tasks, toytask, training
 from allroads.config import stage_defaults
@@ -17,8 +16,7 @@ from allroads.io import read_jsonl
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler
 
-ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+DEFAULT = configs.load(configs.FACTS)  # the facts task
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +27,7 @@ def _hp(stage):
 
 @pytest.fixture(scope="module")
 def run(tmp_path_factory):
-    """data -> base -> SFT -> global RM and offline DPO, smaller than the default."""
+    """data -> base -> SFT -> global RM and offline DPO, smaller than the facts config."""
     out = tmp_path_factory.mktemp("science")
     toy = dict(DEFAULT["task"]["toy"], pretrain=3000)
     toy["splits"] = dict(sft_train=3000, sft_val=10, sft_test=200, pft_train=1000, pft_val=300)

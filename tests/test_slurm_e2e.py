@@ -23,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from allroads.tasks import task_class
+
 ROOT = Path(__file__).resolve().parent.parent
 SNAKEMAKE = str(Path(sys.executable).parent / "snakemake")
 
@@ -70,14 +72,15 @@ def reduced_config(results: Path) -> dict:
     cfg["seeds"] = [0]
     cfg["models"] = {"toy-s": cfg["models"]["toy-s"]}
     cfg["task"]["n_eval_prompts"] = 16
-    cfg["task"]["toy"]["splits"] = {
+    options = cfg["task"][task_class(cfg["task"]["kind"]).options_key]  # the default task's
+    options["splits"] = {
         "sft_train": 96,
         "sft_val": 16,
         "sft_test": 32,
         "pft_train": 32,
         "pft_val": 16,
     }
-    cfg["task"]["toy"]["pretrain"] = 128
+    options["pretrain"] = 128
     cfg["sizes"] = ["toy-s"]
     cfg["rm_study"]["sizes"] = ["toy-s"]  # the RM study's Figure 4 grid (not built here)
     cfg["eval"]["policies"] = ["sft"]

@@ -3,6 +3,7 @@ r* refuses what needs r*, and the facts toy's task object gives what its module 
 
 from pathlib import Path
 
+import configs
 import pytest
 import yaml
 
@@ -12,7 +13,7 @@ from allroads.judging import make_judge
 from allroads.tasks import SPLITS, TASKS, TaskError, get_task
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+FACTS = configs.load(configs.FACTS)
 
 
 def test_every_schema_kind_is_a_registered_task():
@@ -43,9 +44,9 @@ def test_a_task_without_a_hidden_reward_refuses_r_star():
 
 
 def test_the_facts_task_writes_its_splits_and_scores_with_r_star(tmp_path):
-    toy = dict(DEFAULT["task"]["toy"], splits=dict.fromkeys(SPLITS, 20), pretrain=10)
+    toy = dict(FACTS["task"]["toy"], splits=dict.fromkeys(SPLITS, 20), pretrain=10)
     for two_word in (False, True):
-        cfg = dict(DEFAULT["task"], toy=toy, two_word=two_word)
+        cfg = dict(FACTS["task"], toy=toy, two_word=two_word)
         task = get_task(cfg)
         out = tmp_path / str(two_word)
         rows = task.write_splits(out, {})

@@ -236,14 +236,11 @@ def test_pretraining_corpus_mixes_copy_documents(tmp_path):
 
 
 def test_default_pretraining_never_shows_the_task_answer(tmp_path):
-    """With the default config the tiny models pretrain on copying only: no document pairs a
+    """With the facts config the tiny models pretrain on copying only: no document pairs a
     task post with its summary, so what SFT and preference training add is measurable."""
-    import yaml
+    import configs
 
-    default = yaml.safe_load(
-        open(tasks.__file__.replace("allroads/tasks/__init__.py", "config.yaml"))
-    )
-    toy = dict(default["task"]["toy"], pretrain=300)
+    toy = dict(configs.load(configs.FACTS)["task"]["toy"], pretrain=300)
     tasks.build({"kind": "toy", "seed": 3, "n_eval_prompts": 5, "toy": toy}, {}, tmp_path)
     rows = read_jsonl(tmp_path / "pretrain.jsonl")
     assert len(rows) == 300

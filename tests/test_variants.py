@@ -1,5 +1,5 @@
 """Variants (Figures 6-8): names resolve to the shared checkpoints and sample sets, ROUGE-L and
-judge-labelled pairs are what Appendix C.1 describes, the labeller has the default data's noise,
+judge-labelled pairs are what Appendix C.1 describes, the labeller has the facts data's noise,
 a variant's config is checked before any job, and the variant diagnostics score the variants'
 own RMs and offline DPO policies on the held-out pairs as the default chain's."""
 
@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import configs
 import pytest
 import yaml
 
@@ -23,7 +24,7 @@ from allroads.tasks import get_task
 from allroads.tasks.facts import FactsTask
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+DEFAULT = configs.load(configs.FACTS)  # the facts task: its data, labeller and tokenizer
 VARIANTS = DEFAULT["variants"]
 
 
@@ -92,9 +93,9 @@ def _toy_rows(n, seed=0):
     return toytask.build_splits(cfg, seed)["pft_train"]
 
 
-def test_labeller_has_the_default_preference_datas_noise():
-    """The labeller judge is the data's Bradley–Terry labeller at the same temperature:
-    on the default data's own pairs it agrees with r* about as often as the data's labels do."""
+def test_labeller_has_the_facts_preference_datas_noise():
+    """The labeller judge is the facts data's Bradley–Terry labeller at the same temperature:
+    on that data's own pairs it agrees with r* about as often as the data's labels do."""
     rows = _toy_rows(600)
     t = DEFAULT["task"]["toy"]["label_temperature"]
     comps = [Comparison(r["id"], r["id"], r["post"], r["chosen"], r["rejected"]) for r in rows]

@@ -13,10 +13,12 @@ import pandas as pd
 import pytest
 import yaml
 
-from allroads import plan, toytask
+from allroads import plan
+from allroads.tasks import task_class
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
+TASK = task_class(DEFAULT["task"]["kind"])  # the default task (shortest paths)
 
 
 def smk(*args, cwd=ROOT, timeout=900):
@@ -79,7 +81,7 @@ def test_default_dag_dry_run(tmp_path):
 
 def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
     """Naming Figure 5's file builds the control task's chain, which starts from the default
-    run's base model (built once, for both) and writes under <results>/two-word/."""
+    run's base model (built once, for both) and writes under <results>/<control.results>/."""
     cfg = dict(DEFAULT, results=str(tmp_path / "r"))
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     fig = tmp_path / "r" / cfg["control"]["results"] / "figures" / "fig5.oracle.png"
@@ -89,20 +91,21 @@ def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
     want = {k: v for k, v in counts.items() if k.startswith("control_") and "diagnos" not in k}
     assert job_counts(out) == {"data": 1, "base": 1, **want}
     sft = re.search(r"rule control_sft:\n(.*?)\n\n", out, re.S).group(1)
-    assert f"input: {tmp_path}/r/models/toy-m/base, {tmp_path}/r/two-word/data/sft_train" in sft
+    control = f"{tmp_path}/r/{cfg['control']['results']}"
+    assert f"input: {tmp_path}/r/models/toy-m/base, {control}/data/sft_train" in sft
     data = re.search(r"rule control_data:\n(.*?)\n\n", out, re.S).group(1)
-    assert f"{tmp_path}/r/two-word/data/pft_train.jsonl" in data
+    assert f"{control}/data/pft_train.jsonl" in data
 
 
 def test_the_control_overlay_is_found_from_another_working_directory(tmp_path):
     """`snakemake -s <checkout>/Snakefile -d <elsewhere>`: config `control.overlay`
-    (config/toy-two-word.yaml) is read from the workflow's folder when the working directory
-    has no such file."""
+    (config/toy-paths-control.yaml) is read from the workflow's folder when the working
+    directory has no such file."""
     cfg = dict(DEFAULT, results="r")
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
-    rc, out = smk("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n",
-                  "r/two-word/tables/fig5.oracle.csv", "--configfile", str(tmp_path / "c.yaml"),
-                  cwd=tmp_path)  # fmt: skip
+    fig5 = f"r/{cfg['control']['results']}/tables/fig5.oracle.csv"
+    rc, out = smk("-s", str(ROOT / "Snakefile"), "-d", str(tmp_path), "-n", fig5,
+                  "--configfile", str(tmp_path / "c.yaml"), cwd=tmp_path)  # fmt: skip
     assert rc == 0, out
     assert "control_sft" in job_counts(out)
 
@@ -180,9 +183,10 @@ SMALL.update(
     models={"toy-xs": {"arch": {"hidden_size": 32, "num_layers": 1, "num_heads": 2}}},
 )
 SMALL["task"]["n_eval_prompts"] = 24
-SMALL["task"]["toy"]["splits"] = dict(
+SMALL["task"][TASK.options_key]["splits"] = dict(
     sft_train=160, sft_val=20, sft_test=40, pft_train=64, pft_val=20
 )
+SMALL["task"][TASK.options_key]["pretrain"] = 2000
 SMALL["figures"] = ["fig3"]  # the variants' own end-to-end run: test_variants_end_to_end
 SMALL["online"]["n_samples"] = 4
 SMALL["rm_study"] = {"sizes": ["toy-xs"], "bon": {"n": [1, 2, 4], "temperature": "online"}}
@@ -205,7 +209,7 @@ def test_reduced_run_end_to_end(tmp_path):
     # the diagnostics table: one value per (seed, metric); the comparison is step-matched
     diag = pd.read_csv(results / "tables/diagnostics.csv")
     m = {(r.seed, r.metric): r.value for r in diag.itertuples()}
-    n_pft = SMALL["task"]["toy"]["splits"]["pft_train"]
+    n_pft = SMALL["task"][TASK.options_key]["splits"]["pft_train"]
     for seed in (0, 1):
         assert m[seed, "steps_dpo"] == m[seed, "steps_online-sft"] == m[seed, "steps_online-dpo"]
         assert m[seed, "steps_dpo"] > 0 and m[seed, "steps_dpo2x"] == 2 * m[seed, "steps_dpo"]
@@ -215,7 +219,7 @@ def test_reduced_run_end_to_end(tmp_path):
         assert m[seed, "online_sft_bo25_rstar_oracle"] >= m[seed, "online_sft_bo25_rstar_rm"]
         # what the informative online pairs differ in: shares of one whole, and the RM's
         # agreement with r* is their share-weighted agreement per kind
-        share = {k: m[seed, f"online_sft_differ_{k}"] for k in toytask.SLIPS}
+        share = {k: m[seed, f"online_sft_differ_{k}"] for k in TASK.slips}
         assert sum(share.values()) == pytest.approx(1.0)
         assert m[seed, "online_sft_rm_rstar_agree"] == pytest.approx(
             sum(v * m[seed, f"online_sft_rm_rstar_agree_{k}"] for k, v in share.items() if v)
@@ -310,7 +314,7 @@ def test_variants_end_to_end(tmp_path):
     results = tmp_path / "results"
     cfg = copy.deepcopy(dict(SMALL, results=str(results), seeds=[0], variant_seeds=[0]))
     cfg["figures"] = ["fig3", "fig6", "fig7", "fig8"]
-    n_pft = cfg["task"]["toy"]["splits"]["pft_train"]
+    n_pft = cfg["task"][TASK.options_key]["splits"]["pft_train"]
     cfg["variants"]["augment"]["extra_prompts"] = 2 * n_pft
     conf = tmp_path / "v.yaml"
     conf.write_text(yaml.safe_dump(cfg))
