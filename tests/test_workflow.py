@@ -89,6 +89,10 @@ def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
     assert rc == 0, out
     counts = plan.validated(cfg).job_counts()  # the control run's are control_*
     want = {k: v for k, v in counts.items() if k.startswith("control_") and "diagnos" not in k}
+    # the figure's online samples and pairs are its online policy's generator's, one set each;
+    # the control's diagnostics alone also rank the SFT's samples (the gate's rankers)
+    for rule in ("control_sample_online", "control_label_online"):
+        want[rule] = want["control_online_dpo"]
     assert job_counts(out) == {"data": 1, "base": 1, **want}
     sft = re.search(r"rule control_sft:\n(.*?)\n\n", out, re.S).group(1)
     control = f"{tmp_path}/r/{cfg['control']['results']}"
