@@ -48,7 +48,7 @@ FIGURES: dict[str, dict] = {
         ),
     },
     "fig5": {
-        "title": "Figure 5: two-word summaries (the control task)",
+        "title": "Figure 5: the control task (a short horizon)",
         "policies": ["sft", "dpo", "dpo2x", "online-dpo"],
         "kind": "winrate",
         "comparisons": [["online-dpo", "dpo"], ["online-dpo", "dpo2x"], ["dpo", "sft"]],
@@ -57,11 +57,13 @@ FIGURES: dict[str, dict] = {
         "labels": {},
         "needs": [],
         "caption": (
-            "The control task without a generation-verification gap (Section 3.2): two-word "
-            "summaries, about 1/10 of the usual horizon (toy: one salient fact, the summary "
-            "`<relation> <object>`, H = 3; paper: H = 5 with pairs, winners and references "
-            "written by gpt-4o). Offline DPO (1 and 2 epochs) and one iteration of online DPO "
-            "on 25 samples per prompt at T = 0.1 from the DPO policy, ranked by the control's "
+            "The control task without a generation-verification gap (Section 3.2): a horizon "
+            "so short that checking an answer needs what writing it needs (paper: two-word "
+            "summaries, H = 5, with pairs, winners and references written by gpt-4o; "
+            "shortest-path toy: the first hop only, H = 2 tokens; facts toy: one salient fact, "
+            "the summary `<relation> <object>`, H = 3). Offline DPO (1 and 2 epochs) and one "
+            "iteration of online DPO on 25 samples per prompt at T = 0.1 from the DPO policy, "
+            "ranked by the control's "
             "global RM; winrate against the reference (bars: 95% paired-bootstrap interval over "
             "prompts). The paper predicts online ≈ offline here (it measures at most ~1 point)."
         ),
