@@ -49,7 +49,7 @@ TESTS = {
     "above_zero": Test("> 0", lambda m, se, t: m > 0),
     "effect": Test("> 0 and ≥ {t:g} SE", lambda m, se, t: m > 0 and m >= t * se, needs_se=True),
     "no_better": Test("≤ {t:g} SE", lambda m, se, t: m <= t * se, needs_se=True),
-    "within": Test("|gap| ≤ {t:g} SE", lambda m, se, t: abs(m) <= t * se, needs_se=True),
+    "within": Test("within ±{t:g} SE", lambda m, se, t: abs(m) <= t * se, needs_se=True),
 }
 
 

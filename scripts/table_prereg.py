@@ -2,7 +2,7 @@
 diagnostics of this run and of the control run, as CSV, markdown and the report's page."""
 
 from allroads import prereg, report_text
-from allroads.io import atomic_path, write_text
+from allroads.io import atomic_path
 from allroads.jobs import job
 
 with job(snakemake) as log:
@@ -13,8 +13,6 @@ with job(snakemake) as log:
     with atomic_path(snakemake.output.csv) as tmp:
         pd.DataFrame(rows, columns=prereg.COLUMNS).to_csv(tmp, index=False)
     md = prereg.to_markdown(rows)
-    write_text(snakemake.output.md, md)
     what = "Each pre-registered criterion, met or not (allroads/prereg.py lists them)."
-    page = report_text.table_page(snakemake.params.title, what, "", md, [snakemake.output.csv])
-    write_text(snakemake.output.html, page)
+    report_text.write_table(snakemake.output, snakemake.params.title, what, md)
     log.info("\n%s", md)
