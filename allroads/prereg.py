@@ -181,7 +181,9 @@ def _rows(c: Criterion, size: str, run: Diagnostics | None, thresholds) -> list[
         value += f" = {mean / se:+.1f} SE"
     note = f"left out: seeds {missing} (no {_what(c)})" if missing else ""
     if test.needs_se and se is None:
-        status, note = NA, "; ".join(filter(None, [note, "one seed: no SE over seeds"]))
+        key = "control.seeds" if c.run == "control" else "seeds"
+        why = f"one seed: no SE over seeds (config `{key}`)"
+        status, note = NA, "; ".join(filter(None, [note, why]))
     else:
         status = MET if test.passes(mean, se or 0.0, t) else NOT_MET
     return out + [
