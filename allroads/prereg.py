@@ -141,6 +141,10 @@ def _rows(c: Criterion, size: str, run: Diagnostics | None, thresholds) -> list[
     def na(seed, note: str) -> dict:
         return dict(row, seed=seed, mean=None, se=None, n=0, value="", status=NA, note=note)
 
+    def judged(seed, mean: float, se: float | None, n: int, value: str, note="") -> dict:
+        status = MET if test.passes(mean, se or 0.0, t) else NOT_MET
+        return dict(row, seed=seed, mean=mean, se=se, n=n, value=value, status=status, note=note)
+
     if run is None:
         return [na("mean", "no control run (config `control`, and fig5 in `figures`)")]
     if size not in run:
@@ -154,20 +158,7 @@ def _rows(c: Criterion, size: str, run: Diagnostics | None, thresholds) -> list[
             if v is None:
                 out.append(na(seed, f"no {_what(c)} in seed {seed}'s diagnostics"))
             else:
-                ok = test.passes(v, 0.0, t)
-                status = MET if ok else NOT_MET
-                out.append(
-                    dict(
-                        row,
-                        seed=seed,
-                        mean=v,
-                        se=None,
-                        n=1,
-                        value=f"{v:.3f}",
-                        status=status,
-                        note="",
-                    )
-                )
+                out.append(judged(seed, v, None, 1, f"{v:.3f}"))
     if not have:
         reason = f"no {_what(c)} in the {c.run} run's diagnostics (a task without r*, "
         reason += "a policy not evaluated, or no gate: no sft generator)"
@@ -183,12 +174,9 @@ def _rows(c: Criterion, size: str, run: Diagnostics | None, thresholds) -> list[
     if test.needs_se and se is None:
         key = "control.seeds" if c.run == "control" else "seeds"
         why = f"one seed: no SE over seeds (config `{key}`)"
-        status, note = NA, "; ".join(filter(None, [note, why]))
-    else:
-        status = MET if test.passes(mean, se or 0.0, t) else NOT_MET
-    return out + [
-        dict(row, seed="mean", mean=mean, se=se, n=n, value=value, status=status, note=note)
-    ]
+        return out + [dict(na("mean", "; ".join(filter(None, [note, why]))), mean=mean, n=n,
+                           value=value)]  # fmt: skip
+    return out + [judged("mean", mean, se, n, value, note)]
 
 
 def to_markdown(rows: list[dict]) -> str:
