@@ -79,6 +79,7 @@ def test_a_new_figure_is_one_registry_entry(tmp_path, monkeypatch):
     "config",
     [
         "toy-two-word",  # the control run alone
+        "toy-paths",  # the path task and its first-hop control: the pre-registered criteria
         "small",  # one size, two seeds, Figure 3 and the RM study on that size
         "fig9 by figures",  # an RM-study figure named in `figures`: one registry, either list
     ],
