@@ -166,7 +166,9 @@ def to_markdown(table: pd.DataFrame, knob: str, labels: Mapping[str, str]) -> st
             "± SE(seeds)", "per seed", "share of draws Δ ≤ 0", "mean r* (policy / baseline)"]  # fmt: skip
     lines = [CAPTION, "", "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for r in table.to_dict("records"):
-        name = f"{labels.get(r['policy'], r['policy'])} − {labels.get(r['baseline'], r['baseline'])}"
+        name = (
+            f"{labels.get(r['policy'], r['policy'])} − {labels.get(r['baseline'], r['baseline'])}"
+        )
         per = ", ".join(f"{r[c]:+.3f}" for c in seeds if not math.isnan(r[c]))
         se = "n/a" if math.isnan(r["se_seeds"]) else f"{r['se_seeds']:.3f}"
         lines.append(

@@ -269,7 +269,10 @@ def gap_figure(
             if g.empty:
                 continue
             x = g["stratum"].map(xs.index) + (j - (len(comps) - 1) / 2) * 0.12
-            yerr = [(g["diff"] - g["ci_low"]).clip(lower=0), (g["ci_high"] - g["diff"]).clip(lower=0)]
+            yerr = [
+                (g["diff"] - g["ci_low"]).clip(lower=0),
+                (g["ci_high"] - g["diff"]).clip(lower=0),
+            ]
             name = f"{LABELS.get(c[0], c[0])} − {LABELS.get(c[1], c[1])}"
             ax.errorbar(x, g["diff"], yerr=yerr, fmt="o-" if line else "o", ms=5, capsize=3,
                         color=color[c], label=name)  # fmt: skip

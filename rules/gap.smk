@@ -5,18 +5,9 @@
 #   snakemake --cores 2 --configfile config.yaml config/toy-paths.yaml results/paths/figures/gap.png
 #
 # Not a registry figure (allroads.figures): those are the paper's, chosen by config `figures`
-# into `all`, and read one run's judgments; this one reads two runs' samples and the task.
-from allroads import gap as _gap
+# into `all`, and read one run's judgments; this one reads two runs' samples through the task.
 
 if not IN_MODULE:
-
-    def gap_runs():
-        control = _plan.Plan(control_config(), in_module=True) if CONTROL else None
-        try:
-            return _gap.runs(PLAN, control)
-        except ValueError as e:  # a task without strata: one line, naming the task
-            print(e, file=sys.stderr)
-            sys.exit(1)
 
     rule gap:
         """The gap table (CSV + markdown) and figure (PDF and PNG): eval.comparisons' paired

@@ -16,10 +16,11 @@ with job(snakemake) as log:
     for run in p.runs:
         task = get_task(run["task"])
         posts, records = gap.read_scores(task, run["prompts"], [tuple(f) for f in run["files"]])
-        # the task's strata; the control's pooled: its own point
-        stratum_of = {k: task.stratum(v) for k, v in posts.items()} if run["run"] == "task" else None
-        knob = task.strata if run["run"] == "task" else knob
-        control_label = run["label"] if run["run"] == "control" else control_label
+        stratum_of = None  # the control run: pooled, its own point
+        if run["run"] == "task":
+            stratum_of, knob = {k: task.stratum(v) for k, v in posts.items()}, task.strata
+        else:
+            control_label = run["label"]
         tables.append(
             gap.gap_table(records, run["comparisons"], stratum_of, p.min_prompts, b["resamples"],
                           b["seed"], b["level"], run=run["run"])
