@@ -25,6 +25,7 @@ include: "rules/rm_study.smk"
 include: "rules/variants.smk"
 include: "rules/judge_budget.smk"
 include: "rules/control.smk"
+include: "rules/gap.smk"
 
 
 report: "report/workflow.rst"

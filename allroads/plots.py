@@ -238,3 +238,74 @@ def rm_size_bars(
               title="global RM size", title_fontsize=8)  # fmt: skip
     _title(fig, title)
     _save(fig, outputs)
+
+
+# --------------------------------------------------------------------------- the gap figure
+
+
+def gap_figure(
+    table: pd.DataFrame, outputs: list[str], title: str, knob: str, caption: str,
+    control_label: str = "control",
+) -> None:  # fmt: skip
+    """The online–offline gap against the gap knob (allroads.gap): per model size a row, the
+    control run's pooled differences on their own axis (its r* has its own scale) left of the
+    task's, one line per comparison across the strata; dots the paired difference with its
+    95% bootstrap interval over prompts, small crosses each seed's mean."""
+    sizes = list(dict.fromkeys(table["size"]))
+    comps = list(dict.fromkeys(zip(table["policy"], table["baseline"], strict=True)))
+    color = {c: SIZE_COLORS[i % len(SIZE_COLORS)] for i, c in enumerate(comps)}
+    seeds = [c for c in table.columns if c.startswith("seed_")]
+    has_control = (table["run"] == "control").any()
+    fig, axes = plt.subplots(
+        len(sizes), 2 if has_control else 1, figsize=(WIDTH, 3.0 * len(sizes) + 1.2),
+        squeeze=False, layout="constrained",
+        gridspec_kw={"width_ratios": [1, 4]} if has_control else None,
+    )  # fmt: skip
+
+    def draw(ax, sub, line: bool) -> None:
+        xs = list(dict.fromkeys(sub["stratum"]))
+        for j, c in enumerate(comps):
+            g = sub[(sub["policy"] == c[0]) & (sub["baseline"] == c[1])].sort_values("order")
+            if g.empty:
+                continue
+            x = g["stratum"].map(xs.index) + (j - (len(comps) - 1) / 2) * 0.12
+            yerr = [
+                (g["diff"] - g["ci_low"]).clip(lower=0),
+                (g["ci_high"] - g["diff"]).clip(lower=0),
+            ]
+            name = f"{LABELS.get(c[0], c[0])} − {LABELS.get(c[1], c[1])}"
+            ax.errorbar(x, g["diff"], yerr=yerr, fmt="o-" if line else "o", ms=5, capsize=3,
+                        color=color[c], label=name)  # fmt: skip
+            for s in seeds:
+                ax.plot(x, g[s], "x", ms=4, color=color[c], alpha=0.5)
+        n = sub.drop_duplicates("stratum").set_index("stratum")["n_prompts"]
+        ax.set_xticks(range(len(xs)), [f"{s}\n(n={n[s]})" for s in xs])
+        ax.set_xlim(-0.5, len(xs) - 0.5)
+        ax.axhline(0, color="black", lw=0.9)
+        ax.grid(axis="y", color="0.9")
+
+    for i, size in enumerate(sizes):
+        ax_t = axes[i, -1]
+        draw(ax_t, table[(table["size"] == size) & (table["run"] == "task")], line=True)
+        ax_t.set_xlabel(f"{knob} (post-hoc strata of the evaluation prompts)", fontsize=9)
+        ax_t.set_title(f"{size}: the task, Δ mean r*", fontsize=9, loc="left")
+        if has_control:
+            ax_c = axes[i, 0]
+            draw(ax_c, table[(table["size"] == size) & (table["run"] == "control")], line=False)
+            ax_c.set_title(f"{control_label}, Δ mean r*\n(its own scale)", fontsize=9, loc="left")
+            ax_c.set_xlabel("pooled", fontsize=9)
+        axes[i, 0].set_ylabel("paired Δ mean r*\n95% CI over prompts", fontsize=9)
+    handles, names = [], []
+    for ax in axes[:, ::-1].flat:  # the task's comparisons first
+        for h, n in zip(*ax.get_legend_handles_labels(), strict=True):
+            if n not in names:
+                handles.append(h)
+                names.append(n)
+    n_seeds = int(table["n_seeds"].max())
+    fig.legend(handles, names, fontsize=8, frameon=False, loc="upper center",
+               bbox_to_anchor=(0.5, 0.0), ncol=len(names),
+               title=f"mean of up to {n_seeds} seeds; ×: one seed", title_fontsize=8)  # fmt: skip
+    fig.text(0.0, -0.12, "\n".join(textwrap.wrap(caption, 120)), fontsize=7, va="top",
+             transform=fig.transFigure)  # fmt: skip
+    _title(fig, title)
+    _save(fig, outputs)

@@ -256,3 +256,12 @@ def table_page(title: str, caption: str, sentence: str, md: str, sources: Sequen
         f"<p>{html.escape(caption)}</p>{said}{markdown_html(md)}<p>Files: {files}.</p>"
         "</body></html>\n"
     )
+
+
+def write_table(output, title: str, caption: str, md: str) -> None:
+    """A long table's markdown (``output.md``) and its report page (``output.html``, from
+    ``output.csv``), written atomically: the diagnostics' and pre-registration's tables."""
+    from .io import write_text
+
+    write_text(output.md, md)
+    write_text(output.html, table_page(title, caption, "", md, [output.csv]))

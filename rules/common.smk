@@ -111,3 +111,16 @@ def control_config():
 def control_targets():
     """What `all` builds of the control run: its `all` (Figure 5, its diagnostics)."""
     return rules.control_all.input if CONTROL else []
+
+
+def gap_runs():
+    """What the gap figure reads (rules/gap.smk; allroads.gap.runs): this run's and its
+    control run's evaluation prompts and samples; a task without strata: one line."""
+    from allroads import gap
+
+    control = _plan.Plan(control_config(), in_module=True) if CONTROL else None
+    try:
+        return gap.runs(PLAN, control)
+    except ValueError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)

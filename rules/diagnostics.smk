@@ -66,3 +66,29 @@ rule table_diagnostics:
         ),
     script:
         "../scripts/table_diagnostics.py"
+
+
+rule table_prereg:
+    """The pre-registered gate and outcome criteria (docs/prereg/2026-12-04-paths-gate.md;
+    allroads.prereg), each met or not met, with its numbers, from the diagnostics of this run
+    and of Figure 5's control run; thresholds: config `prereg`."""
+    input:
+        **PLAN.prereg_inputs,
+    output:
+        csv=f"{R}/tables/prereg.csv",
+        md=f"{R}/tables/prereg.md",
+        html=report(
+            f"{R}/tables/prereg.html",
+            caption="../report/prereg.rst",
+            category="Tables",
+            labels=_report_text.table_labels,  # rules/report.smk
+        ),
+    log:
+        f"{R}/logs/report/table_prereg.log",
+    conda:
+        "../envs/report.yaml"
+    params:
+        thresholds=config["prereg"],
+        title="Pre-registered criteria: gate and outcome, met or not",
+    script:
+        "../scripts/table_prereg.py"

@@ -4,7 +4,7 @@
 import re
 
 from allroads import diagnostics, report_text
-from allroads.io import atomic_path, read_json, write_text
+from allroads.io import atomic_path, read_json
 from allroads.jobs import job
 
 with job(snakemake) as log:
@@ -19,8 +19,6 @@ with job(snakemake) as log:
         pd.DataFrame(rows).to_csv(tmp, index=False)
     summary = diagnostics.summarize(rows)
     md = diagnostics.to_markdown(summary)
-    write_text(snakemake.output.md, md)
     what = "Mean ± s.e. over seeds of each diagnostic (allroads/diagnostics.py lists each metric)."
-    page = report_text.table_page(snakemake.params.title, what, "", md, [snakemake.output.csv])
-    write_text(snakemake.output.html, page)
+    report_text.write_table(snakemake.output, snakemake.params.title, what, md)
     log.info("\n%s", md)

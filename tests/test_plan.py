@@ -81,6 +81,7 @@ def test_a_new_figure_is_one_registry_entry(tmp_path, monkeypatch):
     [
         "first-hop",  # the default's control run alone
         "two-word",  # the facts task's control run alone
+        "facts",  # the facts task (config/toy-facts.yaml) with its two-word control
         "small",  # one size, two seeds, Figure 3 and the RM study on that size
         "fig9 by figures",  # an RM-study figure named in `figures`: one registry, either list
     ],
@@ -98,6 +99,8 @@ def test_the_plan_counts_the_jobs_snakemake_runs(tmp_path, config):
         cfg["rm_study"]["figures"] = []
     elif config == "first-hop":
         cfg = configs.load(configs.PATHS_CONTROL)
+    elif config == "facts":
+        cfg = configs.load(configs.FACTS)
     else:
         cfg = configs.load(configs.FACTS, configs.FACTS_CONTROL)
     cfg["results"] = str(tmp_path / "r")

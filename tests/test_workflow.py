@@ -75,8 +75,13 @@ def test_default_dag_dry_run(tmp_path):
     assert rc == 0, out
     counts = plan.validated(cfg).job_counts()
     assert job_counts(out) == counts
-    # what the default config is for: Figures 3-10, Figure 5 from the control run
+    # what the default config is for: Figures 3-10, Figure 5 from the control run, and the
+    # pre-registered criteria from this run's diagnostics and the control run's
     assert {"table", "table_bon", "table_fig9", "control_table", "diagnose_variants"} <= set(counts)
+    assert counts["table_prereg"] == 1 and "control_table_prereg" not in counts
+    block = re.search(r"rule table_prereg:\n(.*?)\n\n", out, re.S).group(1)
+    control = f"{tmp_path}/r/{cfg['control']['results']}/diagnostics/"
+    assert control in block and f"{tmp_path}/r/diagnostics/" in block
 
 
 def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):

@@ -116,6 +116,21 @@ class Plan(Chain, Study, Jobs, Inventory):
         )
 
     # ---- Figure 5 (rules/control.smk)
+    @property
+    def control_sizes(self) -> list[str]:
+        """The control run's sizes: ``figure_scope.fig5.sizes``, else ``sizes``."""
+        return F.sizes("fig5", self.config)
+
+    @property
+    def control_seeds(self) -> list[int]:
+        """The control run's seeds: ``figure_scope.fig5.seeds``, else ``control.seeds``, else
+        ``variant_seeds`` (as Figures 6-8)."""
+        return (
+            self.config["figure_scope"].get("fig5", {}).get("seeds")
+            or self.control.get("seeds")
+            or self.variant_seeds
+        )
+
     def control_config(self, basedir: str, source: str) -> dict:
         """The control run's config: this one (with --config applied), the overlay file(s)
         merged over it in order, then its own results folder, Figure 5 alone, its sizes
@@ -145,10 +160,8 @@ class Plan(Chain, Study, Jobs, Inventory):
         cfg.update(
             results=self.control_r,
             figures=["fig5"],
-            seeds=self.config["figure_scope"].get("fig5", {}).get("seeds")
-            or self.control.get("seeds")
-            or self.variant_seeds,
-            sizes=F.sizes("fig5", self.config),
+            seeds=self.control_seeds,
+            sizes=self.control_sizes,
             _source=f"{source} + {' + '.join(paths)} (control)",
         )
         cfg.setdefault("rm_study", {})["figures"] = []

@@ -253,7 +253,31 @@ class Chain:
         out = [f"{self.R}/tables/diagnostics.csv", f"{self.R}/tables/diagnostics.md"]
         if self.variant_policies:
             out += [f"{self.R}/tables/diagnostics.variants{e}" for e in (".csv", ".md")]
+        if self.prereg:
+            out += [f"{self.R}/tables/prereg{e}" for e in (".csv", ".md")]
         return out
+
+    @cached_property
+    def prereg(self) -> bool:
+        """Whether ``all`` evaluates the pre-registered criteria (allroads.prereg; rule
+        table_prereg): on a task with r*, in the main run (which reads the control's too)."""
+        from ..tasks.registry import task_class
+
+        return task_class(self.config["task"]["kind"]).has_reward and not self.in_module
+
+    @cached_property
+    def prereg_inputs(self) -> dict[str, list[str]]:
+        """Rule table_prereg's inputs: the diagnostics of every (size, seed) of this run
+        (``main``) and of the control run (``control``; none without one)."""
+        main = [f"{self.R}/diagnostics/{s}/seed{k}.json" for s in self.sizes for k in self.seeds]
+        control = []
+        if self.control:
+            control = [
+                f"{self.control_r}/diagnostics/{s}/seed{k}.json"
+                for s in self.control_sizes
+                for k in self.control_seeds
+            ]
+        return dict(main=main, control=control)
 
     @cached_property
     def chain_label(self) -> str:

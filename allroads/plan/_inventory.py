@@ -127,6 +127,8 @@ class Inventory:
                     for kind in self.rm_kinds:
                         for m in RM_DIRS[kind]:
                             model(m, size, seed)
+        if self.prereg:  # its inputs: the diagnostics of this run and the control's
+            out["table_prereg"].add(f"{R}/tables/prereg.csv")
         if self.variant_policies:
             out["table_diagnostics"].add(f"{R}/tables/diagnostics.variants.csv")
             for size in self.variant_sizes:

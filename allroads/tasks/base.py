@@ -23,7 +23,8 @@ Bradley–Terry labeller on it (:attr:`Task.label_temperature`, :meth:`Task.labe
 the oracle and labeller judges, the oracle and labeller rankers and every r* diagnostic use
 those. Optional diagnostics, each None where the task has none: :meth:`Task.check_pairs`
 (minimal pairs, one of r*'s checks each) and :attr:`Task.slips` with :meth:`Task.slip_kind`
-(what two samples of one policy differ in).
+(what two samples of one policy differ in); :attr:`Task.strata` with :meth:`Task.stratum` (the
+gap figure's knob per prompt, allroads.gap).
 
 A new task is a subclass in its own module of this package (e.g. ``paths.py``), one entry of
 :data:`allroads.tasks.registry.TASKS` and its ``task.kind`` (and options key) in
@@ -57,6 +58,7 @@ class Task(ABC):
     options_key: ClassVar[str | None] = None  # ``task.<options_key>``: its own options
     has_reward: ClassVar[bool] = False  # a hidden reward r* (oracle, labeller, r* metrics)
     slips: ClassVar[tuple[str, ...] | None] = None  # the kinds :meth:`slip_kind` returns
+    strata: ClassVar[str | None] = None  # what :meth:`stratum` measures (an axis label)
 
     def __init__(self, cfg: Mapping[str, Any]) -> None:
         self.cfg = dict(cfg)
@@ -121,3 +123,11 @@ class Task(ABC):
     def slip_kind(self, post: str, a: str, b: str) -> str | None:
         """Which of :attr:`slips` tells completions ``a`` and ``b`` apart (None: no slips)."""
         return None
+
+    def stratum(self, post: str) -> int:
+        """The post's value of the task's gap knob, an ordered integer (e.g. the shortest
+        route's length): the gap figure's strata (allroads.gap). Only where :attr:`strata`."""
+        raise TaskError(
+            f"task.kind {self.kind!r} has no strata (Task.stratum): the gap figure needs a task "
+            "whose prompts have a gap knob, e.g. task.kind paths"
+        )

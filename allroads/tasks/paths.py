@@ -18,10 +18,16 @@ class PathsTask(WordTask):
     options_key = "paths"
     content = pathtask
     slips = pathtask.SLIPS
+    strata = "dist(s, t), the shortest route's length"
 
     def settings(self) -> dict[str, Any]:
         first_hop = self.options.get("first_hop", False) or self.two_word
         return pathtask.settings(dict(self.options, first_hop=first_hop))
+
+    def stratum(self, post: str) -> int:
+        """dist(s, t): the edges on a shortest route of the post's query (the gap figure)."""
+        q = pathtask.read_post(post)
+        return q.graph.dist[q.s][q.t]
 
     def tokenizer(self):
         """The word-level tokenizer over the graph's nodes (:func:`pathtask.vocabulary`), the
