@@ -118,8 +118,9 @@ def test_cli_values_are_read_as_yaml():
 
 
 def test_config_override_from_the_command_line(tmp_path):
-    """`--config seeds=[0,1]` overrides the seeds (Snakemake alone passes ["0", "1"])."""
-    rc, out = dry_run("--config", "seeds=[0,1]", f"results={tmp_path}/r")
+    """`--config seeds=[0,1]` overrides the seeds (Snakemake alone passes ["0", "1"]); a
+    mapping merges into the key's (the control run's seeds, its other keys kept)."""
+    rc, out = dry_run("--config", "seeds=[0,1]", "control={seeds: [0, 1]}", f"results={tmp_path}/r")
     assert rc == 0, out[-2000:]
     assert set(re.findall(r"\bseed=(\d+)", out)) == {"0", "1"}, out[-2000:]
     # a bad value is named by its real problem, and as coming from the command line

@@ -101,7 +101,7 @@ def test_r_star_and_the_stratum_come_from_the_task(tmp_path):
 
 
 def test_a_task_without_strata_says_so():
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = configs.load(configs.FACTS)
     with pytest.raises(TaskError, match="task.kind 'toy' has no strata"):
         get_task(cfg["task"]).stratum("any post")
 
@@ -145,7 +145,7 @@ def test_the_gap_target_resolves_for_the_path_task_and_is_not_in_all(tmp_path):
 
 
 def test_the_gap_target_of_a_task_without_strata_is_one_line(tmp_path):
-    cfg = yaml.safe_load((ROOT / "config.yaml").read_text())
+    cfg = configs.load(configs.FACTS)
     cfg["results"] = str(tmp_path / "r")
     (tmp_path / "c.yaml").write_text(yaml.safe_dump(cfg))
     rc, out = smk("-n", str(tmp_path / "r" / "figures" / "gap.png"), "--configfile",

@@ -133,6 +133,7 @@ def test_the_rule_writes_the_table_from_the_diagnostics_files(tmp_path):
     """Rule table_prereg, run by Snakemake on diagnostics files of this run and of the
     control (the rules that make them not run): csv, markdown and the report's page."""
     cfg = dict(DEFAULT, results=str(tmp_path / "r"))
+    cfg["control"] = dict(cfg["control"], seeds=[0])  # one seed: its SE tests are n/a
     p = plan.validated(cfg)
     assert p.prereg and f"{p.R}/tables/prereg.md" in p.targets()
     gains = [0.10, 0.12, 0.11]
@@ -152,7 +153,7 @@ def test_the_rule_writes_the_table_from_the_diagnostics_files(tmp_path):
     assert list(table.columns) == prereg.COLUMNS
     one = table[table.criterion == "1. online DPO (SFT) − DPO, r*"].iloc[0]
     assert one.status == prereg.MET and one.n == len(p.seeds)
-    # the default control has one seed: its SE tests are n/a, said so
+    # a control of one seed: its SE tests are n/a, said so
     four = table[table.criterion == "4. control: online DPO (DPO) − DPO, r*"].iloc[0]
     assert four.status == prereg.NA and "one seed" in four.note
     assert "| outcome | 1. online DPO (SFT) − DPO, r* |" in Path(target).read_text()
