@@ -97,11 +97,6 @@ def read_scores(
     return posts, rows
 
 
-def _se(values: pd.Series) -> float:
-    v = values.dropna()
-    return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
-
-
 def gap_table(
     records: Sequence[dict],
     comparisons: Sequence[Sequence[str]],
@@ -148,7 +143,7 @@ def gap_table(
                     "hi": st.hi if stratum_of is not None else None,
                     **{k: d[k] for k in ("policy", "baseline", "diff", "ci_low", "ci_high")},
                     **{k: d[k] for k in ("ci_level", "p_le_0", "n_prompts", "resamples")},
-                    "se_seeds": _se(delta),
+                    "se_seeds": winrate.se(delta),
                     "n_seeds": int(delta.notna().sum()),
                     "mean_policy": float(ps[d["policy"]].mean()),
                     "mean_baseline": float(ps[d["baseline"]].mean()),

@@ -33,9 +33,11 @@ DEFAULT_LEVEL = 0.95
 DEFAULT_COMPARISONS = (("online-sft", "dpo"), ("online-dpo", "dpo2x"), ("online-dpo", "dpo"))
 
 
-def _se(values: pd.Series) -> float:
-    n = len(values)
-    return float(values.std(ddof=1) / math.sqrt(n)) if n > 1 else float("nan")
+def se(values: pd.Series) -> float:
+    """Standard error of the mean of ``values`` (sample s.d. / sqrt(n)) over its non-missing
+    entries; NaN with fewer than two."""
+    v = values.dropna()
+    return float(v.std(ddof=1) / math.sqrt(len(v))) if len(v) > 1 else float("nan")
 
 
 def _frame(records: Iterable[dict]) -> pd.DataFrame:
@@ -70,7 +72,7 @@ def per_seed_table(records: Iterable[dict]) -> pd.DataFrame:
                 "policy": policy,
                 "seed": seed,
                 "winrate": float(valid.mean()) if len(valid) else float("nan"),
-                "se_prompts": _se(valid),
+                "se_prompts": se(valid),
                 "n_valid": int(len(valid)),
                 "n_invalid": int((~g["valid"]).sum()),
                 "n_retried": int((g["format_retries"] > 0).sum()),
@@ -181,7 +183,7 @@ def summary_table(
                 "size": size,
                 "policy": policy,
                 "winrate": float(w.mean()) if len(w) else float("nan"),
-                "se_seeds": _se(w),
+                "se_seeds": se(w),
                 "n_seeds": int(len(g)),
                 "n_valid": int(g["n_valid"].sum()),
                 "n_invalid": int(g["n_invalid"].sum()),
@@ -195,7 +197,7 @@ def summary_table(
             rows[-1].update(ci_low=lo, ci_high=hi, ci_level=level)
         if "true_reward" in g:
             rows[-1]["true_reward"] = float(g["true_reward"].mean())
-            rows[-1]["true_reward_se"] = _se(g["true_reward"])
+            rows[-1]["true_reward_se"] = se(g["true_reward"])
             rows[-1]["reference_reward"] = float(g["reference_reward"].mean())
     out = pd.DataFrame(rows)
     if policy_order:
