@@ -25,13 +25,15 @@ Metrics (``<gen>`` = an online generator, ``<model>`` = a checkpoint):
   ``repeat``; :func:`check_metrics`; toy task);
 - ``gate_<ranker>_<metric>``: the gate (:mod:`allroads.gate`, toy task, with an ``sft``
   generator): can a ranker pick out the better of the SFT's own online samples? Ranker ``rm``
-  (the global RM, scoring and penalizing truncation as ``label_online``) or ``dpo`` (offline
-  DPO's implicit reward β·(log π_dpo − log π_sft), β of ``train.dpo``); metric ``tie_share``,
+  (the global RM: the scores ``label_online`` ranked the samples by, from its scores file) or
+  ``dpo`` (offline DPO's implicit reward β·(log π_dpo − log π_sft), β of ``train.dpo``);
+  metric ``tie_share``,
   ``rstar_tie_share``, ``rstar_agree``, ``bok_gain_share`` (its pick's r* gain over the mean
   sample as a share of the oracle's), ``bok_rstar_{pick,oracle,mean}``. With the default
   ranker, ``gate_rm_tie_share``, ``gate_rm_rstar_agree`` and ``gate_rm_bok_rstar_*`` are
   ``online_sft_tie_share``, ``online_sft_rm_rstar_agree`` and ``online_sft_bo25_rstar_*``
-  recomputed from all the samples' scores (the same picks);
+  recomputed from all the samples' scores (the same picks; with another ``online.ranker``
+  the global RM scores the samples in ``diagnose``);
 - ``steps_<model>``: optimizer steps of every training run;
 - ``eval_rstar_<policy>``: mean r* of the evaluation summaries (before/after preference training).
 

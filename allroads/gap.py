@@ -191,7 +191,7 @@ def runs(plan, control) -> list[dict]:
         evaluated = p.config["eval"]["policies"]
         policies = [x for c in p.config["eval"]["comparisons"] for x in c if x in evaluated]
         files = [
-            (size, seed, policy, f"{p.R}/eval/{size}/seed{seed}/{policy}.samples.jsonl")
+            (size, seed, policy, p.eval_file("samples", policy, size, seed))
             for size in p.sizes
             for seed in p.seeds
             for policy in dict.fromkeys(policies)

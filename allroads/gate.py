@@ -13,8 +13,10 @@ truncation penalty as ``label_online``). Metrics:
 - ``bok_rstar_pick``, ``bok_rstar_oracle``, ``bok_rstar_mean``: the three means it divides.
 
 Rule ``diagnose`` reports them for the SFT generator's online samples as
-``gate_<ranker>_<metric>`` (:func:`gate_metrics`), ranker ``rm`` (the global RM, scoring as
-``label_online`` does) and ``dpo`` (offline DPO's implicit reward β·(log π_dpo − log π_sft)).
+``gate_<ranker>_<metric>`` (:func:`gate_metrics`), ranker ``rm`` (the global RM: the scores
+``label_online`` ranked the samples by, read from its scores file; scored here only where
+``online.ranker`` is another ranker) and ``dpo`` (offline DPO's implicit reward
+β·(log π_dpo − log π_sft), scored here).
 """
 
 from __future__ import annotations
@@ -70,17 +72,26 @@ def gate_metrics(
     reward: Callable[[str, str], float],
     rankers: Mapping[str, Callable[[], RewardModel]],
     truncated_score: float | None = -1.0,
+    ranked: Mapping[str, list[float]] | None = None,
 ) -> dict[str, float]:
-    """``gate_<label>_<metric>``: :func:`ranker_gate` of each ranker's scores of ``samples``
-    (rows with ``completion_ids`` too), each sample scored on ``prompt_ids[its prompt]`` plus
-    its tokens as drawn, as ``label_online`` scores them. ``rankers``: label -> a loader of
-    an RM (:mod:`allroads.reward_models`, or anything with its ``score``), loaded one at a
-    time (one ranker's models in memory at once)."""
+    """``gate_<label>_<metric>``: :func:`ranker_gate` of each ranker's scores of ``samples``.
+    ``ranked``: label -> the scores a ranker already gave ``samples`` (in their order) and
+    ranked them by, truncation penalty included (``label_online``'s scores file,
+    :func:`allroads.pairs.scores_of`), used as they are. ``rankers``: label -> a loader of an
+    RM (:mod:`allroads.reward_models`, or anything with its ``score``), loaded one at a time
+    (one ranker's models in memory at once), that scores each sample (rows with
+    ``completion_ids`` too) on ``prompt_ids[its prompt]`` plus its tokens as drawn, as
+    ``label_online`` scores them, then penalized as there (``truncated_score``)."""
+    out: dict[str, float] = {}
+
+    def add(label: str, scores: list[float], penalty: float | None) -> None:
+        gate = ranker_gate(samples, scores, posts, reward, penalty)
+        out.update({f"gate_{label}_{k}": v for k, v in gate.items()})
+
+    for label, scores in (ranked or {}).items():
+        add(label, scores, None)  # penalized already
     p_ids = [prompt_ids[s["prompt_id"]] for s in samples]
     c_ids = [s["completion_ids"] for s in samples]
-    out: dict[str, float] = {}
     for label, load in rankers.items():
-        scores = load().score(p_ids, c_ids)
-        gate = ranker_gate(samples, scores, posts, reward, truncated_score)
-        out.update({f"gate_{label}_{k}": v for k, v in gate.items()})
+        add(label, load().score(p_ids, c_ids), truncated_score)
     return out

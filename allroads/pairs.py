@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections import defaultdict
 
+from .io import DataError
+
 
 def is_tied(chosen: str, rejected: str, score_chosen: float, score_rejected: float) -> bool:
     """A top/bottom pair that states no preference: equal scores or the same text."""
@@ -85,13 +87,14 @@ def online_pairs(
     prompt_ids: dict[str, list[int]],
     truncated_score: float | None,
     eos_appended: bool = False,
-) -> tuple[list[dict], dict]:
+) -> tuple[list[dict], dict, list[dict]]:
     """Rule label_online after ranking: each sample's ranker score (a sample without EOS gets
     ``truncated_score``, :func:`penalize_truncated`), top/bottom per prompt (:func:`select_pairs`),
     and each pair's prompt text, ``post`` and ``prompt_ids`` (the tokens the generator was
     conditioned on), which online DPO trains on with the drawn ``chosen_ids``/``rejected_ids``
     (with ``eos_appended``, the samples went through :func:`append_eos` before ranking: the
-    stats record it)."""
+    stats record it). Returns the pairs, their stats and every sample's score
+    (:func:`score_rows`)."""
     truncated = [bool(s["truncated"]) for s in samples]
     scores = penalize_truncated(raw_scores, truncated, truncated_score)
     pairs, stats = select_pairs(samples, scores)
@@ -103,4 +106,36 @@ def online_pairs(
     stats["truncated_samples"] = sum(truncated)
     stats["truncated_score"] = truncated_score
     stats["append_eos"] = eos_appended
-    return pairs, stats
+    return pairs, stats, score_rows(samples, scores)
+
+
+def score_rows(samples: list[dict], scores: list[float]) -> list[dict]:
+    """Rule label_online's scores file (``online/<size>/seed<k>/<gen>.scores.jsonl``): one row
+    per prompt, sorted by id as the pairs, ``{"id": prompt id, "scores": [...]}`` where
+    ``scores[k]`` is the score its sample ``sample_idx`` k was ranked by (after the truncation
+    penalty): the pair's ``score_chosen``/``score_rejected`` are its first maximum/minimum.
+    What rule diagnose's gate reads instead of scoring the samples again."""
+    by_prompt: dict[str, dict[int, float]] = defaultdict(dict)
+    for s, sc in zip(samples, scores, strict=True):
+        by_prompt[s["prompt_id"]][int(s["sample_idx"])] = sc
+    rows = []
+    for pid in sorted(by_prompt):
+        got = by_prompt[pid]
+        if sorted(got) != list(range(len(got))):
+            raise ValueError(f"prompt {pid!r}: sample_idx {sorted(got)} is not 0..{len(got) - 1}")
+        rows.append({"id": pid, "scores": [got[k] for k in range(len(got))]})
+    return rows
+
+
+def scores_of(samples: list[dict], rows: list[dict], path: str = "scores") -> list[float]:
+    """The scores of ``samples``, in their order, from a scores file's ``rows``
+    (:func:`score_rows`, read from ``path``); a sample it has no score for is a one-line
+    DataError naming the file and the sample."""
+    table = {r["id"]: r["scores"] for r in rows}
+    out = []
+    for s in samples:
+        pid, k = s["prompt_id"], int(s["sample_idx"])
+        if not 0 <= k < len(table.get(pid, ())):
+            raise DataError(f"{path}: no score for prompt {pid!r} sample_idx {k}")
+        out.append(table[pid][k])
+    return out

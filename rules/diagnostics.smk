@@ -1,8 +1,8 @@
 rule diagnose:
     """Did every model of one (size, seed) learn? RM accuracy, DPO implicit-reward accuracy,
     online ties and Best-of-n r*, optimizer steps, evaluation r* (allroads.diagnostics); on a
-    task with r*, the gate of the SFT's online samples: can the global RM (as label_online
-    scores them) and offline DPO's implicit reward pick the better ones (allroads.gate:
+    task with r*, the gate of the SFT's online samples: can the global RM (label_online's
+    scores) and offline DPO's implicit reward pick the better ones (allroads.gate:
     `gate_rm_*`, `gate_dpo_*`)?"""
     input:
         rm=model_dir("global_rm"),
@@ -10,6 +10,7 @@ rule diagnose:
         offline=PLAN.offline_policy_dirs,
         samples=PLAN.online_files("samples"),
         pairs=PLAN.online_files("pairs"),
+        scores=PLAN.online_files("scores"),
         trained=PLAN.trained_dirs,
         eval_samples=PLAN.eval_sample_files,
         pft_val=data("pft_val"),
@@ -30,7 +31,8 @@ rule diagnose:
         generators=config["online"]["generators"],
         trained=PLAN.trained_models,
         policies=config["eval"]["policies"],
-        batch_size=config["sampler"]["batch_size"],  # the gate: as label_online
+        ranker=config["online"]["ranker"],  # global_rm: the gate reads label_online's scores
+        batch_size=config["sampler"]["batch_size"],  # else it scores them, as label_online
         truncated_score=config["online"]["truncated_score"],
         append_eos=config["online"]["append_eos"],
         dpo_beta=config["train"]["dpo"]["beta"],

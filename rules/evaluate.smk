@@ -5,7 +5,7 @@ rule sample_eval:
         model=policy_input,
         prompts=eval_prompt_file,
     output:
-        f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
+        PLAN.eval_file("samples"),
     log:
         f"{R}/logs/sample_eval/{{size}}-seed{{seed}}-{{policy}}.log",
     conda:
@@ -26,11 +26,11 @@ rule sample_eval:
 rule judge:
     """Judge each policy summary against the human reference."""
     input:
-        samples=f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
+        samples=PLAN.eval_file("samples"),
         prompts=data("eval_prompts"),
         budget=judge_budget_input,
     output:
-        f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.judge-{{judge}}.jsonl",
+        PLAN.eval_file("judge-{judge}"),
     log:
         f"{R}/logs/judge/{{judge}}-{{size}}-seed{{seed}}-{{policy}}.log",
     conda:

@@ -26,13 +26,15 @@ rule sample_online:
 
 rule label_online:
     """Score the samples with the global RM (variant V's for `V.g`; `online.ranker`: the local
-    RM, r*, or r* with the labels' noise); top and bottom per prompt become chosen/rejected."""
+    RM, r*, or r* with the labels' noise); top and bottom per prompt become chosen/rejected;
+    every sample's score goes to `scores` (one row per prompt: allroads.pairs.score_rows)."""
     input:
         samples=online_sample_files,
         prompts=online_prompt_files,
         rm=rm_input,
     output:
         pairs=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.jsonl",
+        scores=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.scores.jsonl",
         stats=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.stats.json",
     log:
         f"{R}/logs/label_online/{{size}}-seed{{seed}}-{{gen}}.log",

@@ -52,10 +52,10 @@ rule score_rouge:
     """ROUGE-L F1 of each evaluation sample against the PFT validation prompt's preferred
     completion (Figure 6, Appendix C.4), one row per prompt in the judgment shape."""
     input:
-        samples=f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.samples.jsonl",
+        samples=PLAN.eval_file("samples"),
         prompts=data("pft_val"),
     output:
-        f"{R}/eval/{{size}}/seed{{seed}}/{{policy}}.rouge.jsonl",
+        PLAN.eval_file("rouge"),
     log:
         f"{R}/logs/score_rouge/{{size}}-seed{{seed}}-{{policy}}.log",
     conda:

@@ -4,7 +4,7 @@ from allroads import diagnostics as d
 from allroads.io import read_jsonl, write_json
 from allroads.jobs import job
 from allroads.models import load_tokenizer
-from allroads.pairs import append_eos
+from allroads.pairs import append_eos, scores_of
 from allroads.sampling import encode_prompt
 from allroads.tasks import get_task
 
@@ -49,17 +49,23 @@ with job(snakemake) as log:
         from allroads.reward_models import from_dirs
 
         tok = load_tokenizer(inp.rm)  # the samples as label_online ranks them
-        samples = read_jsonl(inp.samples[p.generators.index("sft")])
+        i = p.generators.index("sft")
+        samples = read_jsonl(inp.samples[i])
         if p.append_eos:
             samples = append_eos(samples, tok.eos_token_id)
-        rankers = {"rm": lambda: from_dirs("global", [inp.rm], precision=p.precision,
-                                           batch_size=p.batch_size)}  # fmt: skip
+        ranked, rankers = {}, {}
+        if p.ranker == "global_rm":  # the scores label_online ranked these samples by
+            rows = read_jsonl(inp.scores[i], required=("id", "scores"))
+            ranked["rm"] = scores_of(samples, rows, inp.scores[i])
+        else:  # another ranker made the pairs: the global RM scores the samples here
+            rankers["rm"] = lambda: from_dirs("global", [inp.rm], precision=p.precision,
+                                              batch_size=p.batch_size)  # fmt: skip
         if "dpo" in p.offline:  # its implicit reward, at its training β
             dpo = inp.offline[p.offline.index("dpo")]
             rankers["dpo"] = lambda: from_dirs("dpo", [dpo, inp.sft], beta=p.dpo_beta)
         prompt_ids = {r["id"]: encode_prompt(tok, r["prompt"]) for r in train}
         m.update(  # gate_<rm|dpo>_<metric> (allroads.gate)
-            gate_metrics(samples, prompt_ids, posts, reward, rankers, p.truncated_score)
+            gate_metrics(samples, prompt_ids, posts, reward, rankers, p.truncated_score, ranked)
         )
     for name, path in zip(p.trained, inp.trained, strict=True):
         m[f"steps_{name}"] = d.optimizer_steps(path)

@@ -9,7 +9,8 @@ without EOS gets the fixed ``online.truncated_score`` instead (pairs.online_pair
 its RM score), and with ``online.append_eos`` EOS is appended to its tokens first, for the RM
 and in the pair (pairs.append_eos, as the authors). Each pair carries the token ids online DPO
 trains on: ``prompt_ids`` (sampling.encode_prompt, the tokens the generator was conditioned
-on), ``chosen_ids`` and ``rejected_ids`` as drawn (plus that EOS).
+on), ``chosen_ids`` and ``rejected_ids`` as drawn (plus that EOS). Every sample's score goes to
+``scores`` (one row per prompt, pairs.score_rows), which rule diagnose's gate reads.
 """
 
 from allroads.io import DataError, read_jsonl, write_json, write_jsonl
@@ -64,9 +65,10 @@ with job(snakemake) as log:
             [prompt_ids[s["prompt_id"]] for s in samples],
             [s["completion_ids"] for s in samples],
         )
-    pairs, stats = online_pairs(
+    pairs, stats, scores = online_pairs(
         samples, raw, prompts, prompt_ids, snakemake.params.truncated_score, eos_appended
     )
     write_jsonl(snakemake.output.pairs, pairs)
+    write_jsonl(snakemake.output.scores, scores)  # every sample's score (pairs.score_rows)
     write_json(snakemake.output.stats, stats)
     log.info("pairs: %s", stats)

@@ -80,3 +80,23 @@ def test_the_diagnostics_gate_scores_each_sample_on_its_prompt_and_names_each_ra
     assert m["gate_rm_rstar_tie_share"] == m["gate_dpo_rstar_tie_share"] == 0.5
     want = [(tuple(PROMPT_IDS[r["prompt_id"]]), tuple(r["completion_ids"])) for r in s]
     assert made["rm"].seen == made["dpo"].seen == want
+
+
+def test_label_onlines_scores_give_the_gate_the_rows_scoring_again_gives():
+    """Rule diagnose reads the scores label_online ranked the SFT's samples by (its scores
+    file, truncation penalty applied) instead of scoring them with the global RM again: the
+    gate's rows are the same, a truncated sample included, and its pick is label_online's."""
+    from allroads.pairs import online_pairs, scores_of
+
+    s = samples()
+    s[0]["truncated"] = True  # p1's best sample: the penalty decides
+    scored = gate_metrics(s, PROMPT_IDS, POSTS, reward, {"rm": lambda: TokenRanker(1.0)})
+    raw = TokenRanker(1.0).score(
+        [PROMPT_IDS[r["prompt_id"]] for r in s], [r["completion_ids"] for r in s]
+    )
+    prompts = {p: {"prompt": "", "post": POSTS[p]} for p in POSTS}
+    pairs, _, rows = online_pairs(s, raw, prompts, PROMPT_IDS, -1.0)  # label_online's
+    read = gate_metrics(s, PROMPT_IDS, POSTS, reward, {}, ranked={"rm": scores_of(s, rows)})
+    assert read == scored
+    picks = [reward("", p["chosen"]) for p in pairs]
+    assert read["gate_rm_bok_rstar_pick"] == pytest.approx(sum(picks) / len(picks)) == 0.25

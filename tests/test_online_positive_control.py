@@ -151,7 +151,7 @@ def online_dpo(gen: str, reward: dict[str, float], seed: int, out) -> str:
     samples = HFSampler(gen, batch_size=4096).sample(list(prompts.values()), K, T, 2, seed)
     raw = [completion_reward(tok, s["completion_ids"], reward) for s in samples]
     prompt_ids = {pid: encode_prompt(tok, PROMPT) for pid in prompts}
-    pairs, _ = online_pairs(samples, raw, prompts, prompt_ids, TRUNCATED_SCORE)
+    pairs, _, _ = online_pairs(samples, raw, prompts, prompt_ids, TRUNCATED_SCORE)
     training.train_dpo(gen, pairs, DPO_HP, seed, "fp32", str(out), ref_dir=gen, ref_temperature=T,
                        policy_temperature=T)  # fmt: skip
     return str(out)

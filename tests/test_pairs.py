@@ -1,5 +1,7 @@
 """Top/bottom pair selection for online DPO: one pair per prompt, ties kept and counted."""
 
+import pytest
+
 from allroads.pairs import select_pairs
 
 
@@ -51,9 +53,36 @@ def test_online_pairs_penalize_truncated_and_carry_the_prompt_tokens():
         dict(s("a", 2, " z"), completion_ids=[8, 1], truncated=False),
     ]
     prompts = {"a": {"id": "a", "prompt": "p q", "post": "post a"}}
-    pairs, stats = online_pairs(samples, [2.0, 9.0, 3.0], prompts, {"a": [3, 4]}, -1.0)
+    pairs, stats, scores = online_pairs(samples, [2.0, 9.0, 3.0], prompts, {"a": [3, 4]}, -1.0)
     (pair,) = pairs
     # finished scores centered on their mean 2.5 (x -0.5, z 0.5), the truncated y at -1
     assert (pair["chosen_ids"], pair["rejected_ids"]) == ([8, 1], [6, 7])
     assert (pair["prompt"], pair["post"], pair["prompt_ids"]) == ("p q", "post a", [3, 4])
     assert stats["truncated_samples"] == 1 and stats["truncated_score"] == -1.0
+    # the scores file: what each sample was ranked by, in sample_idx order
+    assert scores == [{"id": "a", "scores": [-0.5, -1.0, 0.5]}]
+
+
+def test_the_scores_file_gives_every_sample_its_ranking_score_whatever_the_row_order():
+    """label_online's scores file (pairs.score_rows) read back by rule diagnose (scores_of):
+    samples in any order, from several files, get the score they were ranked by; the pairs'
+    scores are each prompt's first maximum and minimum; a sample it lacks is a one-line error
+    naming the file and the sample."""
+    from allroads.io import DataError
+    from allroads.pairs import score_rows, scores_of
+
+    samples = [s(p, k, f" {p}{k}") for p in ("b", "a") for k in (2, 0, 1)]
+    scores = [float(len(x["completion"]) + x["sample_idx"] % 2) for x in samples]
+    rows = score_rows(samples, scores)
+    assert [r["id"] for r in rows] == ["a", "b"]  # as the pairs: sorted by prompt id
+    assert rows[0]["scores"] == [3.0, 4.0, 3.0]  # by sample_idx
+    shuffled = samples[::-1]
+    assert scores_of(shuffled, rows) == scores[::-1]
+    pairs, _ = select_pairs(samples, scores)
+    for pair, row in zip(pairs, rows, strict=True):
+        top, bottom = max(row["scores"]), min(row["scores"])
+        assert (pair["score_chosen"], pair["score_rejected"]) == (top, bottom)
+    with pytest.raises(DataError, match=r"^s\.jsonl: no score for prompt 'a' sample_idx 3$"):
+        scores_of([s("a", 3, " x")], rows, "s.jsonl")
+    with pytest.raises(ValueError, match="'c'"):
+        score_rows([s("c", 1, " x")], [0.0])

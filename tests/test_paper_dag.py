@@ -208,6 +208,27 @@ def test_figure7_augments_the_sft_generator(dag):
         assert init == ref and init.endswith("/sft") and pairs.endswith("/augment.sft.pairs.jsonl")
 
 
+def test_label_online_writes_every_samples_score_beside_its_pairs(dag):
+    """At paper scale too, every label_online job (the chain's generators, the variants' and
+    Figure 5's control run's) writes its scores file beside its pairs, and each diagnose job
+    reads the scores of its own (size, seed), which a label_online job writes."""
+    _, out, _ = dag
+    for prefix in ("", "control_"):
+        labels = blocks_of(out, f"{prefix}label_online")
+        assert labels
+        written = set()
+        for b in labels:
+            outs = field(b, "output")
+            [pairs] = [f for f in outs if f.endswith(".pairs.jsonl")]
+            assert pairs.removesuffix(".pairs.jsonl") + ".scores.jsonl" in outs
+            written |= set(outs)
+        for b in blocks_of(out, f"{prefix}diagnose"):
+            size, seed = re.search(r"size=([\w.-]+), seed=(\d+)", b).groups()
+            scores = [f for f in field(b, "input") if f.endswith(".scores.jsonl")]
+            assert scores and set(scores) <= written
+            assert all(f"/online/{size}/seed{seed}/" in f for f in scores)
+
+
 def job_spec(block: str) -> dict:
     """The JSON spec a training job's shell command passes to `python -m allroads.training`."""
     import json

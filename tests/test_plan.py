@@ -137,3 +137,24 @@ def test_the_cli_prints_the_jobs_and_the_judge_bill(capsys):
     assert "jobs per rule (361 in all):" in out  # tests/test_paper_dag.py: the dry run's
     assert re.search(r"openai judge jobs per role \(evaluation: \d+", out)
     assert "fig4 [bon]" in out and "fig9 [rm_fit]" in out
+
+
+def test_a_policys_evaluation_samples_have_one_path():
+    """One plan method (Plan.eval_file) names a policy's evaluation samples for rule
+    sample_eval's pattern, the inventory, rule diagnose's inputs and the gap figure: the files
+    the gap figure and the diagnostics read are files the run builds (this run's and its
+    control run's)."""
+    from types import SimpleNamespace
+
+    from allroads import gap
+
+    p = plan.validated(dict(DEFAULT, results="r"))
+    control = plan.Plan(p.control_config(str(ROOT), "config"), in_module=True)
+    built = p.inventory()
+    read = {f for r in gap.runs(p, control) for *_, f in r["files"]}
+    assert {f.rsplit("/eval/", 1)[0] for f in read} == {p.R, control.R}  # both runs'
+    assert read <= built["sample_eval"] | built["control_sample_eval"]
+    wc = SimpleNamespace(size="toy-m", seed=1)
+    assert set(p.eval_sample_files(wc)) <= built["sample_eval"]
+    pattern = p.eval_file()  # the rule's: wildcards {size}, {seed}, {policy}
+    assert pattern.format(size="toy-m", seed=1, policy="dpo") in p.eval_sample_files(wc)

@@ -17,7 +17,7 @@ from allroads import models, training
 from allroads.config import stage_defaults
 from allroads.io import read_jsonl, write_jsonl
 from allroads.logprobs import completion_logps
-from allroads.pairs import penalize_truncated
+from allroads.pairs import penalize_truncated, scores_of
 from allroads.reward_models import GlobalRM
 from allroads.sampling import HFSampler, encode_prompt, sample_row
 from allroads.tasks.facts import FactsTask
@@ -159,7 +159,8 @@ def label(
         # lists, as the rule gives them (a prompt-augmentation variant has two of each)
         input=SimpleNamespace(samples=[str(tmp / "samples.jsonl")],
                               prompts=[str(tmp / "prompts.jsonl")], rm=rm),
-        output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json")),
+        output=SimpleNamespace(pairs=str(tmp / "pairs.jsonl"), stats=str(tmp / "stats.json"),
+                               scores=str(tmp / "scores.jsonl")),
         params=SimpleNamespace(
             precision="fp32", batch_size=16, truncated_score=penalty, ranker=ranker,
             append_eos=append_eos,
@@ -215,6 +216,31 @@ def test_online_dpo_trains_on_the_sampled_tokens(setup, tmp_path):
     batch = trainer.data_collator([data[0]])
     n = len(pairs[0]["prompt_ids"]) + len(pairs[0]["chosen_ids"])
     assert batch["input_ids"][0, :n].tolist() == pairs[0]["prompt_ids"] + pairs[0]["chosen_ids"]
+
+
+def test_the_scores_file_holds_what_label_online_ranked_by(setup, tmp_path):
+    """Rule diagnose's gate reads label_online's scores file instead of scoring the samples
+    again: each sample's score is the global RM's score of its drawn tokens after the
+    truncation penalty, and each prompt's first argmax and argmin are its pair."""
+    pairs, _ = label(setup, tmp_path, penalty=-1.0)
+    rows = read_jsonl(tmp_path / "scores.jsonl")
+    drawn = {(s["prompt_id"], s["sample_idx"]): s for s in setup.samples}
+    assert [r["id"] for r in rows] == [p["id"] for p in pairs]
+    for pair, row in zip(pairs, rows, strict=True):
+        sc = row["scores"]
+        assert len(sc) == 6  # one per sample drawn for the prompt
+        top, bottom = drawn[pair["id"], sc.index(max(sc))], drawn[pair["id"], sc.index(min(sc))]
+        assert (top["completion_ids"], bottom["completion_ids"]) == (
+            pair["chosen_ids"], pair["rejected_ids"]
+        )  # fmt: skip
+        assert (max(sc), min(sc)) == (pair["score_chosen"], pair["score_rejected"])
+    prompts = {p["id"]: encode_prompt(setup.tok, p["prompt"]) for p in setup.prompts}
+    raw = GlobalRM(setup.rm).score(
+        [prompts[s["prompt_id"]] for s in setup.samples],
+        [s["completion_ids"] for s in setup.samples],
+    )
+    want = penalize_truncated(raw, [s["truncated"] for s in setup.samples], -1.0)
+    assert scores_of(setup.samples, rows) == pytest.approx(want, abs=1e-5)
 
 
 def test_truncated_samples_get_the_configured_score(setup, tmp_path):

@@ -82,6 +82,20 @@ def test_default_dag_dry_run(tmp_path):
     block = re.search(r"rule table_prereg:\n(.*?)\n\n", out, re.S).group(1)
     control = f"{tmp_path}/r/{cfg['control']['results']}/diagnostics/"
     assert control in block and f"{tmp_path}/r/diagnostics/" in block
+    # wherever label_online runs (the chain, the variants' generators, the control run), it
+    # writes every sample's score beside its pairs; the gate of diagnose reads the SFT's
+    blocks = re.split(r"\n(?=rule \w+:\n)", out)
+    for prefix in ("", "control_"):
+        labels = [b for b in blocks if b.startswith(f"rule {prefix}label_online:")]
+        assert len(labels) == counts[f"{prefix}label_online"]
+        for b in labels:
+            stem = re.search(r"output: (\S+)\.pairs\.jsonl", b).group(1)
+            assert f"{stem}.scores.jsonl" in re.search(r"output: .*", b).group(0)
+        diagnose = [b for b in blocks if b.startswith(f"rule {prefix}diagnose:")]
+        assert len(diagnose) == len(cfg["seeds"])
+        for b in diagnose:
+            seed = re.search(r"seed=(\d+)", b).group(1)
+            assert f"/online/toy-m/seed{seed}/sft.scores.jsonl" in re.search(r"input: .*", b)[0]
 
 
 def test_figure5_is_the_control_run_from_the_shared_base(tmp_path):
@@ -204,6 +218,8 @@ SMALL["base"]["epochs"] = 1
 
 @pytest.mark.slow
 def test_reduced_run_end_to_end(tmp_path):
+    from allroads.io import read_jsonl
+
     results = tmp_path / "results"
     cfg = dict(SMALL, results=str(results))
     conf = tmp_path / "small.yaml"
@@ -233,8 +249,18 @@ def test_reduced_run_end_to_end(tmp_path):
         assert m[seed, "online_sft_rm_rstar_agree"] == pytest.approx(
             sum(v * m[seed, f"online_sft_rm_rstar_agree_{k}"] for k, v in share.items() if v)
         )
-        # the gate (allroads.gate): the global RM ranks the SFT's samples as label_online does
-        # (the same picks); offline DPO's implicit reward is the other ranker
+        # the gate (allroads.gate): the global RM's scores label_online ranked the SFT's
+        # samples by (its scores file: each prompt's first argmax/argmin are its pair), so the
+        # same picks; offline DPO's implicit reward is the other ranker
+        d = results / f"online/toy-xs/seed{seed}"
+        drawn = {(r["prompt_id"], r["sample_idx"]): r for r in read_jsonl(d / "sft.samples.jsonl")}
+        pairs, rows = read_jsonl(d / "sft.pairs.jsonl"), read_jsonl(d / "sft.scores.jsonl")
+        assert [r["id"] for r in rows] == [p["id"] for p in pairs]
+        for pair, row in zip(pairs, rows, strict=True):
+            sc = row["scores"]
+            assert len(sc) == SMALL["online"]["n_samples"]
+            assert drawn[pair["id"], sc.index(max(sc))]["completion"] == pair["chosen"]
+            assert drawn[pair["id"], sc.index(min(sc))]["completion"] == pair["rejected"]
         assert m[seed, "gate_rm_tie_share"] == m[seed, "online_sft_tie_share"]
         for k, online in (("rstar_agree", "rm_rstar_agree"), ("bok_rstar_pick", "bo25_rstar_rm"),
                           ("bok_rstar_oracle", "bo25_rstar_oracle")):  # fmt: skip

@@ -173,11 +173,19 @@ class Chain:
         return get
 
     # ---- evaluations and the figures' tables
+    def eval_file(
+        self, kind: str = "samples", policy: str = "{policy}", size: str = "{size}", seed="{seed}"
+    ) -> str:
+        """An evaluation file of ``policy``: ``samples`` (rule sample_eval), ``rouge`` (its
+        ROUGE-L scores) or ``judge-<judge>`` (its judgments). Left out, ``policy``, ``size``
+        and ``seed`` stay wildcards: the rules' pattern."""
+        return f"{self.R}/eval/{size}/seed{seed}/{policy}.{kind}.jsonl"
+
     def eval_files(self, metric: str, policies, seeds, sizes) -> list[str]:
         """Evaluation files of ``policies``: judgments by ``metric`` or ROUGE-L scores."""
-        suffix = "rouge" if metric == "rouge" else f"judge-{metric}"
+        kind = "rouge" if metric == "rouge" else f"judge-{metric}"
         return [
-            f"{self.R}/eval/{size}/seed{seed}/{p}.{suffix}.jsonl"
+            self.eval_file(kind, p, size, seed)
             for size in sizes
             for seed in seeds
             for p in policies
@@ -246,8 +254,9 @@ class Chain:
         return [self.model_path(p, wc) for p in self.trained_models]
 
     def eval_sample_files(self, wc) -> list[str]:
-        d = self._run_dir("eval", wc)
-        return [f"{d}/{p}.samples.jsonl" for p in self.config["eval"]["policies"]]
+        return [
+            self.eval_file("samples", p, wc.size, wc.seed) for p in self.config["eval"]["policies"]
+        ]
 
     def diagnostics_targets(self) -> list[str]:
         out = [f"{self.R}/tables/diagnostics.csv", f"{self.R}/tables/diagnostics.md"]

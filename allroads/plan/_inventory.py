@@ -65,13 +65,12 @@ class Inventory:
                 model(V.parse(gen).sibling("global_rm"), size, seed)
 
         def evaluation(policy: str, metric: str, size: str, seed) -> None:
-            d = f"{R}/eval/{size}/seed{seed}"
-            out["sample_eval"].add(f"{d}/{policy}.samples.jsonl")
+            out["sample_eval"].add(self.eval_file("samples", policy, size, seed))
             model(policy, size, seed)
             if metric == "rouge":
-                out["score_rouge"].add(f"{d}/{policy}.rouge.jsonl")
+                out["score_rouge"].add(self.eval_file("rouge", policy, size, seed))
             else:
-                out["judge"].add(f"{d}/{policy}.judge-{metric}.jsonl")
+                out["judge"].add(self.eval_file(f"judge-{metric}", policy, size, seed))
 
         def bon(size: str, gen: str, seed) -> None:
             """A Best-of-N sample set, its scores and judgments, and the models they read."""
@@ -120,7 +119,7 @@ class Inventory:
                 for g in self.config["online"]["generators"]:
                     online_pairs(g, size, seed)
                 for p in self.config["eval"]["policies"]:
-                    out["sample_eval"].add(f"{R}/eval/{size}/seed{seed}/{p}.samples.jsonl")
+                    out["sample_eval"].add(self.eval_file("samples", p, size, seed))
                     model(p, size, seed)
                 if self.rm_val_targets():
                     out["rm_val"].add(f"{R}/rm_val/{size}/seed{seed}.json")
