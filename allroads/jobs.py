@@ -47,7 +47,9 @@ def exit_now(code: int = 0) -> NoReturn:
     torch and transformers imported it frees thousands of modules and objects one by one, about
     0.9 s per job on the 2-core vm (docs/benchmarks.md), more than most sampling jobs' own work.
     Every output is complete by then: allroads.io writes files and checkpoints atomically, and
-    nothing in the package runs at exit (no atexit hooks, no background writers).
+    nothing in the package runs at exit. The libraries' exit hooks that are skipped (weakref
+    finalizers, thread-pool joins, lock releases) have nothing left to do after a job: a DPO
+    and a sampling job left no file behind in TMPDIR, as before (docs/benchmarks.md).
     """
     for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
         with contextlib.suppress(Exception):
