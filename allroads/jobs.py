@@ -12,6 +12,7 @@ import os
 import sys
 import time
 from collections.abc import Iterator
+from typing import NoReturn
 
 
 def process_age() -> float | None:
@@ -39,6 +40,30 @@ def set_threads(threads: int) -> None:
         torch.set_num_threads(threads)
 
 
+def exit_now(code: int = 0) -> NoReturn:
+    """End the process at once with ``code``, after flushing its output and logging.
+
+    Skips the interpreter's teardown, which is pure overhead at the end of a finished job: with
+    torch and transformers imported it frees thousands of modules and objects one by one, about
+    0.9 s per job on the 2-core vm (docs/benchmarks.md), more than most sampling jobs' own work.
+    Every output is complete by then: allroads.io writes files and checkpoints atomically, and
+    nothing in the package runs at exit. The libraries' exit hooks that are skipped (weakref
+    finalizers, thread-pool joins, lock releases) have nothing left to do after a job: a DPO
+    and a sampling job left no file behind in TMPDIR, as before (docs/benchmarks.md).
+    """
+    for stream in (sys.stdout, sys.stderr, sys.__stdout__, sys.__stderr__):
+        with contextlib.suppress(Exception):
+            stream.flush()
+    logging.shutdown()  # flushes and closes every handler
+    os._exit(code)
+
+
+def _is_script_main(snakemake) -> bool:
+    """Whether this process is the job itself: Snakemake runs a ``script:`` as ``__main__``
+    with ``snakemake`` a global of it (tests that call :func:`job` in-process are not)."""
+    return getattr(sys.modules.get("__main__"), "snakemake", None) is snakemake
+
+
 def is_user_error(e: BaseException) -> bool:
     """A config, environment or input-data problem the message alone explains: a ValueError
     raised by this project (ConfigError, DataError, JudgeConfigError, ...)."""
@@ -54,6 +79,9 @@ def job(snakemake) -> Iterator[logging.Logger]:
     ("done in"); ``bench/bench_startup.py`` reads both. A user error (see
     :func:`is_user_error`) is logged as its message alone, without a traceback, and the
     process exits with status 1; any other exception keeps its traceback.
+
+    A job that imported torch and finished ends its process here (:func:`exit_now`), so the
+    ``with job(...)`` block must be a script's last statement (tests/test_jobs.py checks it).
     """
     age = process_age()
     log_path = snakemake.log[0]
@@ -93,3 +121,5 @@ def job(snakemake) -> Iterator[logging.Logger]:
             raise
         logger.info("rule %s done in %.3f s", snakemake.rule, time.time() - t0)
         sys.stdout.flush()
+        if "torch" in sys.modules and _is_script_main(snakemake):
+            exit_now(0)

@@ -118,3 +118,35 @@ def test_log_records_startup_and_work_for_the_bench(tmp_path):
     assert 0 < job["startup"] < 60
     assert 0.2 <= job["work"] < 5
     assert job["start"] < job["end"] and job["end"] - job["start"] >= job["work"]
+
+
+def test_a_finished_torch_job_skips_teardown_with_its_output_and_log_complete(tmp_path):
+    """A job that imported torch ends its process right after "done in" (allroads.jobs.exit_now):
+    status 0, the output written and the log complete, and no exit-time code run."""
+    out, marker = tmp_path / "out.jsonl", tmp_path / "teardown-ran"
+    body = (
+        "import atexit, torch\n"
+        "from allroads.io import write_jsonl\n"
+        f"atexit.register(lambda: open({str(marker)!r}, 'w').close())\n"
+        f"write_jsonl({str(out)!r}, [{{'x': 1}}])\n"
+        "log.info('tail of the job')\n"
+    )
+    p, log = run_job(tmp_path, "sample_eval", body=body)
+    assert p.returncode == 0, log.read_text()
+    assert out.read_text() == '{"x": 1}\n'
+    text = log.read_text()
+    assert "tail of the job" in text and parse_log(log) is not None, text  # "done in" last
+    assert not marker.exists()  # the interpreter's teardown was skipped
+
+
+def test_every_script_ends_with_its_job_block():
+    """job() ends a finished torch job's process (see above): anything after the ``with
+    job(snakemake)`` block of a script would silently never run."""
+    import ast
+
+    for script in sorted((ROOT / "scripts").glob("*.py")):
+        body = ast.parse(script.read_text()).body
+        last = body[-1]
+        assert isinstance(last, ast.With), f"{script.name}: the with job(...) block is not last"
+        call = last.items[0].context_expr
+        assert isinstance(call, ast.Call) and getattr(call.func, "id", None) == "job", script.name
