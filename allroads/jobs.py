@@ -58,6 +58,19 @@ def exit_now(code: int = 0) -> NoReturn:
     os._exit(code)
 
 
+def nothing_left_running() -> bool:
+    """Whether the interpreter's exit would wait for nothing: no live child process started
+    through multiprocessing (vLLM's engine process, which a finalizer shuts down at exit) and no
+    thread but daemons and the main one (exit joins the others). Where something is, a
+    finished job exits normally rather than through :func:`exit_now`."""
+    import multiprocessing
+    import threading
+
+    main = threading.main_thread()
+    threads_done = all(t.daemon or t is main for t in threading.enumerate())
+    return threads_done and not multiprocessing.active_children()
+
+
 def _is_script_main(snakemake) -> bool:
     """Whether this process is the job itself: Snakemake runs a ``script:`` as ``__main__``
     with ``snakemake`` a global of it (tests that call :func:`job` in-process are not)."""
@@ -80,7 +93,8 @@ def job(snakemake) -> Iterator[logging.Logger]:
     :func:`is_user_error`) is logged as its message alone, without a traceback, and the
     process exits with status 1; any other exception keeps its traceback.
 
-    A job that imported torch and finished ends its process here (:func:`exit_now`), so the
+    A job that imported torch and finished ends its process here (:func:`exit_now`, unless
+    :func:`nothing_left_running` says exit has something to wait for), so the
     ``with job(...)`` block must be a script's last statement (tests/test_jobs.py checks it).
     """
     age = process_age()
@@ -121,5 +135,5 @@ def job(snakemake) -> Iterator[logging.Logger]:
             raise
         logger.info("rule %s done in %.3f s", snakemake.rule, time.time() - t0)
         sys.stdout.flush()
-        if "torch" in sys.modules and _is_script_main(snakemake):
+        if "torch" in sys.modules and _is_script_main(snakemake) and nothing_left_running():
             exit_now(0)

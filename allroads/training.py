@@ -32,7 +32,7 @@ from transformers import set_seed
 from . import models
 from .config import ConfigError
 from .io import atomic_dir, read_jsonl, write_json
-from .jobs import exit_now
+from .jobs import exit_now, nothing_left_running
 from .logprobs import batched_completion_logps
 
 log = logging.getLogger(__name__)
@@ -463,5 +463,5 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
-    if world_size() == 1:  # skip the interpreter's teardown (~0.9 s, see allroads.jobs)
+    if world_size() == 1 and nothing_left_running():  # skip the teardown (~0.9 s, allroads.jobs)
         exit_now(0)

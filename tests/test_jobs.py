@@ -150,3 +150,22 @@ def test_every_script_ends_with_its_job_block():
         assert isinstance(last, ast.With), f"{script.name}: the with job(...) block is not last"
         call = last.items[0].context_expr
         assert isinstance(call, ast.Call) and getattr(call.func, "id", None) == "job", script.name
+
+
+def test_a_finished_torch_job_still_waits_for_what_it_left_running(tmp_path):
+    """exit_now is skipped while a child process (vLLM's engine, shut down at exit) or a
+    non-daemon thread is still running: the job's process ends only after both have finished,
+    their output written, as any Python program's would."""
+    by_thread, by_child = tmp_path / "thread.txt", tmp_path / "child.txt"
+    body = (
+        "import multiprocessing, threading, time, torch\n"
+        "def late(path):\n"
+        "    time.sleep(1.0)\n"
+        "    open(path, 'w').write('done')\n"
+        f"threading.Thread(target=late, args=({str(by_thread)!r},)).start()\n"
+        "ctx = multiprocessing.get_context('fork')\n"
+        f"ctx.Process(target=late, args=({str(by_child)!r},)).start()\n"
+    )
+    p, log = run_job(tmp_path, "sample_eval", body=body)
+    assert p.returncode == 0, log.read_text()
+    assert by_thread.read_text() == "done" and by_child.read_text() == "done"
