@@ -114,15 +114,21 @@ def score_rows(samples: list[dict], scores: list[float]) -> list[dict]:
     per prompt, sorted by id as the pairs, ``{"id": prompt id, "scores": [...]}`` where
     ``scores[k]`` is the score its sample ``sample_idx`` k was ranked by (after the truncation
     penalty): the pair's ``score_chosen``/``score_rejected`` are its first maximum/minimum.
-    What rule diagnose's gate reads instead of scoring the samples again."""
+    What rule diagnose's gate reads instead of scoring the samples again. A sample_idx twice
+    for a prompt, or a gap in them, is a one-line DataError naming the prompt."""
     by_prompt: dict[str, dict[int, float]] = defaultdict(dict)
     for s, sc in zip(samples, scores, strict=True):
-        by_prompt[s["prompt_id"]][int(s["sample_idx"])] = sc
+        pid, k = s["prompt_id"], int(s["sample_idx"])
+        if k in by_prompt[pid]:  # else one score would silently stand for two samples
+            raise DataError(f"online samples: prompt {pid!r} has sample_idx {k} twice")
+        by_prompt[pid][k] = sc
     rows = []
     for pid in sorted(by_prompt):
         got = by_prompt[pid]
         if sorted(got) != list(range(len(got))):
-            raise ValueError(f"prompt {pid!r}: sample_idx {sorted(got)} is not 0..{len(got) - 1}")
+            raise DataError(
+                f"online samples: prompt {pid!r}: sample_idx {sorted(got)} is not 0..{len(got) - 1}"
+            )
         rows.append({"id": pid, "scores": [got[k] for k in range(len(got))]})
     return rows
 

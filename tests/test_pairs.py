@@ -84,5 +84,9 @@ def test_the_scores_file_gives_every_sample_its_ranking_score_whatever_the_row_o
         assert (pair["score_chosen"], pair["score_rejected"]) == (top, bottom)
     with pytest.raises(DataError, match=r"^s\.jsonl: no score for prompt 'a' sample_idx 3$"):
         scores_of([s("a", 3, " x")], rows, "s.jsonl")
-    with pytest.raises(ValueError, match="'c'"):
+    with pytest.raises(
+        DataError, match=r"^online samples: prompt 'c': sample_idx \[1\] is not 0..0$"
+    ):
         score_rows([s("c", 1, " x")], [0.0])
+    with pytest.raises(DataError, match=r"^online samples: prompt 'c' has sample_idx 0 twice$"):
+        score_rows([s("c", 0, " x"), s("c", 0, " y")], [0.0, 1.0])
