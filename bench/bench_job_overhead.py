@@ -93,13 +93,22 @@ def run_warm(argv: list[str], log: Path) -> float:
         fd = os.open(log, os.O_WRONLY | os.O_APPEND | os.O_CREAT)
         os.dup2(fd, 1), os.dup2(fd, 2)
         sys.argv = ["-c", *argv[2:]] if argv[0] == "-c" else [argv[1], *argv[2:]]
+        code = 1  # a failed job (an exception, SystemExit too) fails the child
         try:
             if argv[0] == "-c":
                 exec(compile(argv[1], "<runner>", "exec"), {"__name__": "__main__"})
             else:
                 runpy.run_module(argv[1], run_name="__main__", alter_sys=True)
+            code = 0
+        except SystemExit as e:
+            code = 0 if e.code is None else e.code if isinstance(e.code, int) else 1
+        except BaseException:
+            import traceback
+
+            traceback.print_exc()
         finally:
-            os._exit(0)
+            sys.stdout.flush(), sys.stderr.flush()
+            os._exit(code)
     _, status = os.waitpid(pid, 0)
     if status:
         sys.exit(f"warm job failed ({status}): see {log}")
