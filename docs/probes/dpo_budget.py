@@ -8,7 +8,6 @@ Run from a checkout whose ``results/`` holds a finished default run (with its co
 (EPOCHS 1 reads the run's own offline DPO; others train one into /tmp/probe/.)
 """
 
-import json
 import os
 import subprocess
 import sys
@@ -16,9 +15,10 @@ import sys
 import yaml
 
 from allroads import diagnostics as d
-from allroads.config import merge_overlay, validate
+from allroads.config import merge_overlay, stage_defaults, validate
 from allroads.gate import gate_metrics
 from allroads.io import read_jsonl
+from allroads.launch import spec_json
 from allroads.models import load_tokenizer
 from allroads.pairs import append_eos
 from allroads.reward_models import from_dirs
@@ -36,18 +36,19 @@ validate(cfg)
 sft, rm = f"{R}/models/toy-m/sft", f"{R}/models/toy-m/seed0/global_rm"
 out = f"{R}/models/toy-m/seed0/dpo" if epochs == 1 else f"/tmp/probe/{which}-dpo{epochs}"
 if not os.path.exists(out):  # the rule offline_dpo's spec (snakemake -n -p), epochs changed
-    hp = dict(cfg["train"]["dpo"], epochs=epochs, gradient_checkpointing=False, logging_steps=10,
-              max_grad_norm=1.0, max_length=1024, warmup_steps=0, weight_decay=0.0)  # fmt: skip
-    spec = {"hp": hp, "init": sft, "nprocs": 1, "out": out, "policy_temperature": 1.0,
-            "precision": "fp32", "ref": sft, "ref_temperature": 1.0, "seed": 0, "stage": "dpo",
-            "train": f"{R}/data/pft_train.jsonl"}  # fmt: skip
+    hp = {**stage_defaults("dpo"), **cfg["train"]["dpo"], "epochs": epochs}
+    spec = spec_json(stage="dpo", init=sft, ref=sft, train=f"{R}/data/pft_train.jsonl", out=out,
+                     seed=0, precision=cfg["precision"], nprocs=1, ref_temperature=1.0,
+                     policy_temperature=1.0, hp=hp)  # fmt: skip
     os.makedirs(os.path.dirname(out), exist_ok=True)
     with open(out + ".log", "w") as log:
-        subprocess.run([sys.executable, "-m", "allroads.training", json.dumps(spec)], check=True,
+        subprocess.run([sys.executable, "-m", "allroads.training", spec], check=True,
                        stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ, OMP_NUM_THREADS="1"))  # fmt: skip
 task = get_task(cfg["task"])
 held = d.HeldOut.from_rows(read_jsonl(f"{R}/data/pft_val.jsonl"), task.reward)
-m = d.held_out_metrics(held, rms={"rm": rm}, policies={"dpo": out}, sft=sft, precision="fp32")
+m = d.held_out_metrics(
+    held, rms={"rm": rm}, policies={"dpo": out}, sft=sft, precision=cfg["precision"]
+)
 train = read_jsonl(f"{R}/data/pft_train.jsonl")
 tok = load_tokenizer(sft)
 samples = read_jsonl(f"{R}/online/toy-m/seed0/sft.samples.jsonl")
