@@ -60,7 +60,7 @@ DEFAULTS = {
     "detour": [1, 3],  # a detour's random-walk steps before the shortest route resumes
     "reward": {"reach": 1.0, "step": 0.1, "invalid": 0.5},  # r*'s weights (module docstring)
     "first_hop": False,  # the control: the first hop only (H = 1)
-    "label_temperature": 0.6,  # Bradley–Terry labeller: ~0.72 agreement with r* (first hop: 1.3)
+    "label_temperature": 0.6,  # Bradley–Terry labeller: ~0.72 agreement with r* (config.yaml: 0.3)
     "pool": None,  # the preference pool's writer weights (writer name -> weight); None: uniform
 }
 STRUCTURE = ["SUBREDDIT:", "r/paths", "TITLE:", "route", "walk", "POST:", "from", "to", "TL;DR:",
