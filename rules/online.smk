@@ -5,7 +5,7 @@ rule sample_online:
         model=online_generator,
         prompts=sample_prompts,
     output:
-        f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.samples.jsonl",
+        PLAN.online_file("samples"),
     log:
         f"{R}/logs/sample_online/{{size}}-seed{{seed}}-{{gen}}.log",
     cache: BETWEEN_WORKFLOW_CACHE
@@ -33,9 +33,9 @@ rule label_online:
         prompts=online_prompt_files,
         rm=rm_input,
     output:
-        pairs=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.jsonl",
-        scores=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.scores.jsonl",
-        stats=f"{R}/online/{{size}}/seed{{seed}}/{{gen}}.pairs.stats.json",
+        pairs=PLAN.online_file("pairs"),
+        scores=PLAN.online_file("scores"),
+        stats=PLAN.online_file("pairs.stats", ext="json"),
     log:
         f"{R}/logs/label_online/{{size}}-seed{{seed}}-{{gen}}.log",
     conda:

@@ -8,7 +8,7 @@ rule variant_pairs:
     prompt's preferred completion (Figure 6); `judged` = samples 0 and 1, the winner picked
     by a judge (Figure 8)."""
     input:
-        samples=f"{R}/online/{{size}}/seed{{seed}}/sft.samples.jsonl",
+        samples=PLAN.online_file("samples", "sft"),
         prompts=data("pft_train"),
         budget=judge_budget_input,
     output:

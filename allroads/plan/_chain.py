@@ -48,9 +48,6 @@ class Chain:
     def model_path(self, name: str, wc) -> str:
         return self.checkpoint(name, wc.size, wc.seed)
 
-    def _run_dir(self, kind: str, wc) -> str:
-        return f"{self.R}/{kind}/{wc.size}/seed{wc.seed}"
-
     # ---- input functions of the chain (wildcards: size, seed and the rule's name)
     def policy_input(self, wc) -> str:
         return self.model_path(wc.policy, wc)
@@ -63,7 +60,7 @@ class Chain:
         return self.model_path(gen, wc)
 
     def online_pairs(self, wc) -> str:
-        return f"{self._run_dir('online', wc)}/{V.parse(wc.online).generator}.pairs.jsonl"
+        return self.online_file("pairs", V.parse(wc.online).generator, wc.size, wc.seed)
 
     def rm_input(self, wc) -> str:
         """The RM that ranks generator ``V.g``'s samples: variant V's global RM (or the default
@@ -121,13 +118,21 @@ class Chain:
         set)."""
         return self._extra_prompts(wc.gen) or self.data("pft_train")
 
+    def online_file(
+        self, kind: str, gen: str = "{gen}", size: str = "{size}", seed="{seed}", ext="jsonl"
+    ) -> str:
+        """An online file of generator ``gen``: ``samples`` (rule sample_online), ``pairs``,
+        ``scores`` and ``pairs.stats`` (``ext`` json; rule label_online). Left out, ``gen``,
+        ``size`` and ``seed`` stay wildcards: the rules' pattern."""
+        return f"{self.R}/online/{size}/seed{seed}/{gen}.{kind}.{ext}"
+
     def online_samples(self, size: str, seed, gen: str) -> list[str]:
         """Every sample file generator ``gen``'s pairs are ranked from; the PFT-prompt set is
         the default one whenever the checkpoint is a default one (built once)."""
-        d = f"{self.R}/online/{size}/seed{seed}"
-        files = [f"{d}/{V.pft_samples_name(self.variants, gen)}.samples.jsonl"]
+        default = V.pft_samples_name(self.variants, gen)
+        files = [self.online_file("samples", default, size, seed)]
         if self._extra_prompts(gen):
-            files.append(f"{d}/{gen}.samples.jsonl")
+            files.append(self.online_file("samples", gen, size, seed))
         return files
 
     def online_sample_files(self, wc) -> list[str]:
@@ -167,8 +172,8 @@ class Chain:
 
         @fixed_signature
         def get(wc):
-            d = self._run_dir("online", wc)
-            return [f"{d}/{g}.{kind}.jsonl" for g in self.config["online"]["generators"]]
+            gens = self.config["online"]["generators"]
+            return [self.online_file(kind, g, wc.size, wc.seed) for g in gens]
 
         return get
 
@@ -385,14 +390,13 @@ class Chain:
 
     def variant_inputs(self, wc) -> dict[str, list[str]]:
         """The inputs of rule diagnose_variants of one (size, seed)."""
-        d = self._run_dir("online", wc)
         return dict(
             pair_stats=[
                 f"{self.R}/pairs/{wc.size}/seed{self.pairs_seed(v, wc.seed)}/{v}.stats.json"
                 for v in self.pair_variants
             ],
             samples=[self.online_samples(wc.size, wc.seed, g)[0] for g in self.variant_gens],
-            pairs=[f"{d}/{g}.pairs.jsonl" for g in self.variant_gens],
+            pairs=[self.online_file("pairs", g, wc.size, wc.seed) for g in self.variant_gens],
             models=[self.model_path(m, wc) for m in self.variant_models],
             rms=[self.model_path(m, wc) for m in self.variant_rms],
             offline=[self.model_path(m, wc) for m in self.variant_offline],

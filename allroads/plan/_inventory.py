@@ -57,7 +57,7 @@ class Inventory:
                 model(V.pft_samples_name(self.variants, gen), size, seed)
 
         def online_pairs(gen: str, size: str, seed) -> None:
-            out["label_online"].add(f"{R}/online/{size}/seed{seed}/{gen}.pairs.jsonl")
+            out["label_online"].add(self.online_file("pairs", gen, size, seed))
             online_samples(gen, size, seed)
             if self.config["online"]["ranker"] == "local_rm":
                 model("local_rm", size, seed)
