@@ -14,6 +14,8 @@ import time
 from collections.abc import Iterator
 from typing import NoReturn
 
+from allroads import warm
+
 
 def process_age() -> float | None:
     """Seconds since this process started (interpreter, Snakemake preamble, imports), or None
@@ -88,7 +90,8 @@ def job(snakemake) -> Iterator[logging.Logger]:
     """Send stdout, stderr (progress bars included) and logging to the rule's ``log:`` file.
 
     The first log line records the start-up time (process start to here: interpreter,
-    Snakemake's preamble and the script's imports), the last one the job's own time
+    Snakemake's preamble and the script's imports; for a warm job, from its fork:
+    allroads/warm.py), the last one the job's own time
     ("done in"); ``bench/bench_startup.py`` reads both. A user error (see
     :func:`is_user_error`) is logged as its message alone, without a traceback, and the
     process exits with status 1; any other exception keeps its traceback.
@@ -118,11 +121,12 @@ def job(snakemake) -> Iterator[logging.Logger]:
         set_threads(threads)
         t0 = time.time()
         logger.info(
-            "rule %s wildcards %s threads %d startup %s",
+            "rule %s wildcards %s threads %d startup %s%s",
             snakemake.rule,
             dict(snakemake.wildcards.items()),
             threads,
             "unknown" if age is None else f"{age:.3f} s",
+            " (warm: forked from the run's warm server)" if warm.is_child() else "",
         )
         try:
             yield logger

@@ -29,7 +29,7 @@ import torch
 from datasets import Dataset
 from transformers import set_seed
 
-from . import models
+from . import models, warm
 from .config import ConfigError
 from .io import atomic_dir, read_jsonl, write_json
 from .jobs import exit_now, nothing_left_running
@@ -399,7 +399,8 @@ def run(spec: dict[str, Any], out_dir: str) -> dict[str, Any]:
         raise ValueError(f"spec key stage: {stage!r} is not one of {sorted(REQUIRED)}")
     rows = read_jsonl(spec["train"], required=REQUIRED[stage])
     args = (spec["init"], rows, spec["hp"], int(spec["seed"]), spec["precision"], out_dir)
-    log.info("%s from %s: %d rows, %d process(es)", stage, spec["init"], len(rows), world_size())
+    log.info("%s from %s: %d rows, %d process(es)%s", stage, spec["init"], len(rows), world_size(),
+             " (warm: forked from the run's warm server)" if warm.is_child() else "")  # fmt: skip
     if stage == "sft":
         return train_sft(*args)
     if stage == "global_rm":

@@ -92,6 +92,28 @@ res, job_resources = PLAN.res, PLAN.job_resources
 launch_cmd, train_params = PLAN.launch_cmd, PLAN.train_params
 
 
+# ---- warm jobs (allroads/warm.py, config `warm_jobs`): where the jobs run on this machine in
+# this Python, each Python job is forked from one process that imported torch, transformers and
+# TRL once, instead of importing them again in a fresh interpreter (~3-4 s per torch job)
+from allroads import warm as _warm
+
+WARM = _warm.Server()
+_deployment = {str(m) for m in workflow.deployment_settings.deployment_method}
+
+
+onstart:
+    if _warm.wanted(config["warm_jobs"], workflow.local_exec, _deployment):
+        WARM.start()
+
+
+onsuccess:
+    WARM.stop()
+
+
+onerror:
+    WARM.stop()
+
+
 # ---- Figure 5 (rules/control.smk): Figure 3's chain on the control task, whose short horizon
 # closes the generation-verification gap (two-word summaries), run as a module of this
 # workflow: the config `control.overlay` merged over this one, outputs under

@@ -221,7 +221,9 @@ def test_reduced_run_end_to_end(tmp_path):
     from allroads.io import read_jsonl
 
     results = tmp_path / "results"
-    cfg = dict(SMALL, results=str(results))
+    # the first run starts every job in a fresh interpreter, the second (killed and resumed) forks
+    # them from the warm server (allroads/warm.py): both give the same bytes (checked below)
+    cfg = dict(SMALL, results=str(results), warm_jobs=False)
     conf = tmp_path / "small.yaml"
     conf.write_text(yaml.safe_dump(cfg))
     rc, out = smk("--cores", "2", "--configfile", str(conf))
@@ -317,7 +319,7 @@ def test_reduced_run_end_to_end(tmp_path):
     # same seed gives byte-identical data, samples and tables
     results2 = tmp_path / "results2"
     conf3 = tmp_path / "small3.yaml"
-    conf3.write_text(yaml.safe_dump(dict(cfg, results=str(results2))))
+    conf3.write_text(yaml.safe_dump(dict(cfg, results=str(results2), warm_jobs=True)))
     killed_in = kill_during_training(conf3, results2)
     assert not (results2 / killed_in).exists(), (
         "a killed training job left a complete-looking output"
@@ -330,6 +332,10 @@ def test_reduced_run_end_to_end(tmp_path):
                 "eval/toy-xs/seed1/online-dpo.samples.jsonl", "online/toy-xs/seed0/dpo.pairs.jsonl",
                 "data/pft_train.jsonl", "data/eval_prompts.jsonl"]:  # fmt: skip
         assert (results2 / rel).read_bytes() == (results / rel).read_bytes(), rel
+    warm = {run: [p.read_text().splitlines()[0].endswith("warm server)")
+                   for p in (r / "logs/sample_eval").glob("*.log")]
+            for run, r in (("cold", results), ("warm", results2))}  # fmt: skip
+    assert warm["warm"] and all(warm["warm"]) and not any(warm["cold"]), warm
 
     # naming one figure file rebuilds only what it needs
     (results / "figures/fig3.oracle.png").unlink()
