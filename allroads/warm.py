@@ -110,7 +110,7 @@ def handoff() -> None:
     main = sys.modules.get("__main__")
     script = getattr(main, "__real_file__", None)  # Snakemake's generated script, run as a file
     if script is not None and hasattr(main, "snakemake"):
-        request = {"script": script}
+        request = {"script": script, "args": sys.argv[1:]}
     elif sys.orig_argv[1:3] in (["-m", m] for m in MODULES):  # python -m allroads.training
         request = {"module": sys.orig_argv[2], "args": sys.orig_argv[3:]}
     else:
@@ -281,7 +281,7 @@ def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
         threads = os.environ.get("OMP_NUM_THREADS")
         torch.set_num_threads(int(threads) if threads else max(1, os.cpu_count() or 1))
         if "script" in request:
-            sys.argv = [request["script"]]
+            sys.argv = [request["script"], *request["args"]]
             runpy.run_path(request["script"], run_name="__main__")
         else:
             sys.argv = ["-m", *request["args"]]  # run_module sets argv[0] to the module's file

@@ -25,7 +25,7 @@ snakemake = None
 import os, sys
 import allroads
 um = os.umask(0)
-print(f"role={os.environ.get('ALLROADS_WARM_ROLE')} cwd={os.getcwd()} umask={um:03o} x={os.environ.get('X')}")
+print(f"role={os.environ.get('ALLROADS_WARM_ROLE')} cwd={os.getcwd()} umask={um:03o} x={os.environ.get('X')} argv={sys.argv[1:]}")
 open("out.txt", "w").write("written")
 print("to stderr", file=sys.stderr)
 mode = os.environ.get("MODE")
@@ -71,15 +71,15 @@ def job(tmp_path: Path, server, mode: str = "", umask: int = 0o027, **env) -> tu
         full[warm.SOCKET_ENV] = server.path
     full.update(env)
     with open(tmp_path / "o", "w") as o, open(tmp_path / "e", "w") as e:
-        rc = subprocess.run([sys.executable, "job.py"], cwd=tmp_path, env=full, stdout=o,
+        rc = subprocess.run([sys.executable, "job.py", "an-arg"], cwd=tmp_path, env=full, stdout=o,
                             stderr=e, preexec_fn=lambda: os.umask(umask), timeout=120).returncode  # fmt: skip
     return rc, (tmp_path / "o").read_text(), (tmp_path / "e").read_text()
 
 
-def test_a_served_job_keeps_its_streams_cwd_umask_and_environment(tmp_path, server):
+def test_a_served_job_keeps_its_streams_cwd_umask_environment_and_arguments(tmp_path, server):
     rc, out, err = job(tmp_path, server)
     assert rc == 0, err
-    assert out == f"role=child cwd={tmp_path} umask=027 x=from-the-job\n"
+    assert out == f"role=child cwd={tmp_path} umask=027 x=from-the-job argv=['an-arg']\n"
     assert err == "to stderr\n"
     assert (tmp_path / "out.txt").read_text() == "written"
 
