@@ -152,6 +152,26 @@ def test_every_script_ends_with_its_job_block():
         assert isinstance(call, ast.Call) and getattr(call.func, "id", None) == "job", script.name
 
 
+def test_every_script_imports_allroads_before_doing_anything():
+    """A warm job (allroads/warm.py) hands itself off at its first ``import allroads`` and its
+    fork runs the script again from the top: a statement before that import would run twice."""
+    import ast
+
+    for script in sorted((ROOT / "scripts").glob("*.py")):
+        for node in ast.parse(script.read_text()).body:
+            if isinstance(node, ast.Import | ast.ImportFrom):
+                names = (
+                    [a.name for a in node.names] if isinstance(node, ast.Import) else [node.module]
+                )
+                if any(n == "allroads" or n.startswith("allroads.") for n in names):
+                    break
+            else:  # only the docstring may come before the imports
+                is_doc = isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant)
+                assert is_doc, f"{script.name}: line {node.lineno} runs before `import allroads`"
+        else:
+            raise AssertionError(f"{script.name} never imports allroads")
+
+
 def test_a_finished_torch_job_still_waits_for_what_it_left_running(tmp_path):
     """exit_now is skipped while a child process (vLLM's engine, shut down at exit) or a
     non-daemon thread is still running: the job's process ends only after both have finished,
