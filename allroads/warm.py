@@ -24,8 +24,20 @@ The job runs cold, as before, whenever the handoff cannot be trusted to be equiv
   ``TRANSFORMERS_*``, ``TORCH*``, ...);
 - a package source file edited since the server started.
 
-If the job's process dies (Snakemake killing it, Ctrl-C), the server sees its connection close
-and kills the child at once. If Snakemake dies, the server exits within a second.
+Signals and ends:
+- The fork leads a process group of its own. A signal to the job's process (Ctrl-C, Snakemake
+  stopping the job) is passed on to that group, as it would reach a cold job and what it
+  started; the job's process then ends as the job did, by the same signal if so.
+- If the job's process is killed outright, the server sees its connection close and kills the
+  fork's group at once.
+- A fork ends as Python does: it waits for non-daemon threads and runs the exit handlers.
+- Once its imports are done, the server exits within a second of Snakemake (or at once when
+  the run's ``onsuccess``/``onerror`` stop it), killing any fork still running.
+
+Not carried over from the job's process: its niceness, CPU affinity, resource limits and
+cgroup (the fork has the server's; Snakemake sets none of them locally), and numpy's BLAS
+thread pool, sized once when the server imported numpy with one thread (torch's pools are
+sized per job).
 
 Written by hand: neither Snakemake nor the libraries offer this. Snakemake's executors start a
 fresh interpreter per job. ``multiprocessing``'s ``forkserver`` serves one parent's own workers,
@@ -72,11 +84,11 @@ PRELOAD = (
 # Environment variables that the preloaded libraries read when imported: a job whose values
 # differ from the server's runs cold (thread counts excepted: _import_env).
 IMPORT_ENV = ("HF_", "HUGGINGFACE", "TRANSFORMERS_", "TORCH", "PYTORCH_", "CUDA", "TRL_",
-              "DATASETS_", "ACCELERATE_", "TOKENIZERS_", "MKL_", "KMP_", "XDG_CACHE_HOME",
-              "PYTHONHASHSEED")  # fmt: skip
+              "DATASETS_", "ACCELERATE_", "TOKENIZERS_", "MKL_", "KMP_", "OPENBLAS_",
+              "XDG_CACHE_HOME", "PYTHONHASHSEED", "PYTHONWARNINGS", "TQDM_", "USE_")  # fmt: skip
 MODULES = ("allroads.training",)  # the job modules run as `python -m` (rules' shell commands)
 MAX_REQUEST = 1 << 20  # bytes: one request (environment, sys.path, argv) as JSON
-READY, REFUSED = b"R", b"N"
+READY, REFUSED = b"R", b"N"  # the server's reply; READY is followed by the fork's pid
 
 
 def _package_dir() -> str:
@@ -120,6 +132,9 @@ def handoff() -> None:
         for stream in (sys.stdout, sys.stderr):
             with contextlib.suppress(Exception):
                 stream.flush()
+        if code > 128 and code - 128 in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+            signal.signal(code - 128, signal.SIG_DFL)  # the fork died by this signal: so do we,
+            os.kill(os.getpid(), code - 128)  # as the job's process would have, cold
         os._exit(code)
 
 
@@ -143,13 +158,24 @@ def run(path: str, request: dict) -> int | None:
         conn = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
         conn.connect(path)
         socket.send_fds(conn, [json.dumps(request).encode()], [0, 1, 2])
-        if conn.recv(1) != READY:
+        reply = conn.recv(5)
+        if len(reply) != 5 or reply[:1] != READY:
             conn.close()
             return None
     except OSError:
         return None
-    # the job runs in the server's child from here; this process only waits for its status
-    # (and, if it dies, the closed connection stops the child)
+    # The job runs in the server's fork from here, in a process group of its own; this process
+    # waits for its status. A signal meant for the job (Ctrl-C, Snakemake stopping it) is passed
+    # on to that group, as it would reach a cold job; if this process dies instead, the server
+    # sees its connection close and kills the group.
+    fork = struct.unpack("!i", reply[1:])[0]
+
+    def forward(signum, _frame):
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(fork, signum)
+
+    for signum in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
+        signal.signal(signum, forward)
     status = conn.recv(4)
     if len(status) != 4:
         print(f"allroads.warm: the warm job server at {path} ended before the job did; the "
@@ -169,10 +195,11 @@ class Server:
         self.folder: str | None = None
         self.path: str | None = None
 
-    def start(self) -> str:
+    def start(self, log: str | None = None) -> str:
         """Start the server for this process's jobs and export its socket to them; returns the
         socket's path. The socket lives in a new private folder under TMPDIR (a Unix socket's
-        path must stay short)."""
+        path must stay short). The server's own output (warnings of its imports, a refused
+        request) goes to ``log``, else nowhere."""
         self.folder = tempfile.mkdtemp(prefix="allroads-warm-")
         path = os.path.join(self.folder, "socket")
         env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
@@ -182,17 +209,24 @@ class Server:
         env["PYTHONPATH"] = os.pathsep.join(filter(None, [package_parent, env.get("PYTHONPATH")]))
         # (-c, not -m allroads.warm: that would run a second copy of this module as __main__)
         serve_cmd = f"from allroads.warm import serve; serve({path!r}, {os.getpid()})"
-        self.proc = subprocess.Popen(
-            [sys.executable, "-c", serve_cmd],
-            env=env, stdin=subprocess.DEVNULL, start_new_session=True,
-        )  # fmt: skip
+        if log:
+            os.makedirs(os.path.dirname(log) or ".", exist_ok=True)
+        out = open(log, "w") if log else subprocess.DEVNULL  # noqa: SIM115 (the child's, closed below)
+        try:
+            self.proc = subprocess.Popen(
+                [sys.executable, "-c", serve_cmd],
+                env=env, stdin=subprocess.DEVNULL, stdout=out, stderr=out, start_new_session=True,
+            )  # fmt: skip
+        finally:
+            if log:
+                out.close()
         os.environ[SOCKET_ENV] = self.path = path
         atexit.register(self.stop)  # also when the run ends without its onsuccess/onerror
         return path
 
     def stop(self) -> None:
-        """Stop the server (its running children, if any, finish their jobs) and remove its
-        folder; the jobs started after this run cold."""
+        """Stop the server (it kills the forks of any job still running: the run is over) and
+        remove its folder; the jobs started after this run cold."""
         if self.path and os.environ.get(SOCKET_ENV) == self.path:
             del os.environ[SOCKET_ENV]
         if self.proc is not None and self.proc.poll() is None:
@@ -216,9 +250,10 @@ def supported() -> bool:
 def wanted(enabled: bool, local_exec: bool, deployment: set[str]) -> bool:
     """Whether a run starts the server: config ``warm_jobs``, jobs run on this machine (not
     submitted to Slurm: there every job must stay inside its own allocation) and in this
-    Python (not a rule's conda env: the server's libraries are this Python's), on a platform
-    that has what it needs (:func:`supported`)."""
-    return bool(enabled) and local_exec and "conda" not in deployment and supported()
+    Python, with no software deployment (``--sdm conda``, ``apptainer``, ``env-modules``: a
+    job must run in its env or container, not in the server's), on a platform that has what
+    it needs (:func:`supported`)."""
+    return bool(enabled) and local_exec and not deployment and supported()
 
 
 # ---- the server
@@ -253,13 +288,34 @@ def _exit_code(e: SystemExit) -> int:
     return 1
 
 
+def _finalize() -> None:
+    """What a Python process does when its main module ends: wait for its non-daemon threads,
+    run its exit handlers (multiprocessing's stops child processes such as vLLM's engine),
+    flush its streams. (A job that ends itself with ``allroads.jobs.exit_now`` skips this,
+    cold or warm alike.)"""
+    import atexit
+    import threading
+
+    with contextlib.suppress(Exception):
+        threading._shutdown()  # what the interpreter calls at exit
+    with contextlib.suppress(Exception):
+        atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
+
+
 def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
     """In the forked child: become the job's process and run it as ``__main__``."""
     import runpy
 
-    code = 1
+    code, interrupted = 1, False
     try:
-        for obj in inherited:  # the listener, the selector, the other jobs' pidfds and sockets
+        os.setpgid(0, 0)  # a process group of its own: a signal to the job reaches what it starts
+        for signum in (signal.SIGTERM, signal.SIGHUP):
+            signal.signal(signum, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
+        for obj in inherited:  # the server's listener, selector, pidfds and connections
             with contextlib.suppress(Exception):
                 os.close(obj) if isinstance(obj, int) else obj.close()
         for target, fd in enumerate(fds):
@@ -276,8 +332,9 @@ def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
         import numpy
         import torch
 
-        random.seed()  # fresh OS entropy, as a new interpreter has
-        numpy.random.seed()
+        tempfile.tempdir = None  # found again from the job's TMPDIR
+        random.seed()  # fresh OS entropy, as a new interpreter has (torch's default generator
+        numpy.random.seed()  # starts from its fixed default seed, untouched in the server)
         threads = os.environ.get("OMP_NUM_THREADS")
         torch.set_num_threads(int(threads) if threads else max(1, os.cpu_count() or 1))
         if "script" in request:
@@ -297,18 +354,19 @@ def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
         while tb is not None and tb.tb_frame.f_code.co_filename in ours:
             tb = tb.tb_next
         traceback.print_exception(type(e), e, tb)
-        code = 1
+        code, interrupted = 1, isinstance(e, KeyboardInterrupt)
     finally:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        _finalize()
+        if interrupted:  # as Python ends on an uncaught Ctrl-C: killed by SIGINT
+            signal.signal(signal.SIGINT, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGINT)
         os._exit(code)
 
 
 class _Jobs:
-    """The server's state: its listener and, per running job, the child's pid, its pidfd (seen
-    readable when the child ends) and the job's connection (seen readable when the job's
-    process is gone: then the child is killed, as Snakemake meant to kill the job)."""
+    """The server's state: its listener and, per running job, the fork's pid, its pidfd (seen
+    readable when the fork ends) and the job's connection (seen readable when the job's
+    process is gone: then the fork's process group is killed, as the job's would have been)."""
 
     def __init__(self, listener: socket.socket, env: dict[str, str]) -> None:
         self.listener, self.env = listener, env
@@ -318,15 +376,16 @@ class _Jobs:
         self.sel.register(listener, selectors.EVENT_READ, ("listener",))
         self.running: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
 
-    def fds(self) -> list:
-        """What a child must close: every descriptor of the server's own."""
-        return [self.listener, self.sel, *self.running,
+    def fds(self, conn: socket.socket) -> list:
+        """What a fork must close: every descriptor of the server's, its own connection too."""
+        return [self.listener, self.sel, conn, *self.running,
                 *(c for _, c in self.running.values())]  # fmt: skip
 
     def accept(self) -> None:
         """Read one request and fork its job, or refuse it (the job then runs cold)."""
         conn, _ = self.listener.accept()
         fds: list[int] = []
+        pid = pidfd = None
         try:
             msg, fds, _, _ = socket.recv_fds(conn, MAX_REQUEST, 3)
             request = json.loads(msg)
@@ -338,34 +397,52 @@ class _Jobs:
                 stream.flush()
             pid = os.fork()
             if pid == 0:
-                _child(request, fds, self.fds())
+                _child(request, fds, self.fds(conn))
+            with contextlib.suppress(OSError):  # (the fork does it too: whichever runs first)
+                os.setpgid(pid, pid)
             pidfd = os.pidfd_open(pid)
-            self.running[pidfd] = (pid, conn)
             self.sel.register(pidfd, selectors.EVENT_READ, ("ended", pid, conn))
+            self.running[pidfd] = (pid, conn)
             self.sel.register(conn, selectors.EVENT_READ, ("gone", pid))
-            conn.send(READY)
-        except (OSError, ValueError, KeyError, TypeError) as e:
-            print(f"allroads.warm: a request was refused: {e}", file=sys.stderr)
+            conn.send(READY + struct.pack("!i", pid))
+        except Exception as e:  # the job runs cold; a fork already started must not run it too
+            print(f"allroads.warm: a request was refused: {e!r}", file=sys.stderr, flush=True)
+            if pid:
+                self.forget(pidfd, pid, conn)
             with contextlib.suppress(OSError):
                 conn.send(REFUSED)
-            if conn.fileno() >= 0 and not any(c is conn for _, c in self.running.values()):
-                conn.close()
+            conn.close()
         finally:
             for fd in fds:
                 with contextlib.suppress(OSError):
                     os.close(fd)
+
+    def forget(self, pidfd: int | None, pid: int, conn: socket.socket) -> None:
+        """Kill a fork's process group and reap it, its job unreported."""
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.waitpid(pid, 0)
+        self.running.pop(pidfd, None)
+        for obj in (pidfd, conn):
+            with contextlib.suppress(KeyError, ValueError):
+                self.sel.unregister(obj)
+        if pidfd is not None:
+            with contextlib.suppress(OSError):
+                os.close(pidfd)
 
     def serves(self, request: dict, fds: list[int]) -> bool:
         """Whether the request's job would run here as it would cold (module docstring)."""
         return (
             len(fds) == 3
             and (request["prefix"], request["version"], request["package"]) == self.identity
+            and isinstance(request["env"], dict)
             and _import_env(request["env"]) == self.env
             and _unchanged(self.sources)
         )
 
     def ended(self, pidfd: int, pid: int, conn: socket.socket) -> None:
-        """A child ended: send its exit status to the job's process."""
+        """A fork ended: send its exit status to the job's process."""
         self.sel.unregister(pidfd)
         os.close(pidfd)
         del self.running[pidfd]
@@ -378,37 +455,60 @@ class _Jobs:
         conn.close()
 
     def gone(self, conn: socket.socket, pid: int) -> None:
-        """The job's process closed its end (it was killed): kill the child that runs its job."""
-        if conn.recv(1) == b"":
+        """The job's process closed its end (it was killed): kill the fork's process group."""
+        try:
+            if conn.recv(1) != b"":
+                return
+        except OSError:
+            pass  # reset by the dying process: gone as well
+        with contextlib.suppress(KeyError, ValueError):
             self.sel.unregister(conn)
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(OSError):
+            os.killpg(pid, signal.SIGKILL)
+
+    def handle(self, key) -> None:
+        kind, *data = key.data
+        if kind == "listener":
+            self.accept()
+        elif kind == "ended" and key.fd in self.running:
+            self.ended(key.fd, *data)
+        elif kind == "gone" and key.fileobj.fileno() >= 0:  # (not closed by "ended" just now)
+            self.gone(key.fileobj, *data)
+
+    def stop(self) -> None:
+        """The run is over: kill every fork still running (their jobs' outputs are incomplete)."""
+        for pidfd, (pid, conn) in list(self.running.items()):
+            self.forget(pidfd, pid, conn)
+            conn.close()
 
 
 def serve(path: str, parent: int) -> None:
     """Listen on ``path``, import :data:`PRELOAD`, then run each request in a forked child
-    until ``parent`` (the Snakemake process) is gone. Single-threaded, so that nothing else
-    runs in this process when it forks: children's ends are seen through their pidfds."""
+    until ``parent`` (the Snakemake process) is gone or SIGTERM (:meth:`Server.stop`) comes;
+    then kill the forks still running. The server runs no thread of its own, so nothing else
+    runs in it when it forks (the one native thread its imports start, pyarrow's jemalloc
+    background thread, is fork-safe); forks' ends are seen through their pidfds."""
     import importlib
 
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(0))  # so that `finally` runs
     env = _import_env(dict(os.environ))  # as the jobs see it: before the imports (torch sets some)
     listener = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     listener.bind(path)  # jobs may connect now: they wait for the imports below
     listener.listen(64)
+    jobs = None
     try:
         for name in PRELOAD:
             importlib.import_module(name)
         jobs = _Jobs(listener, env)
         while os.getppid() == parent:
             for key, _ in jobs.sel.select(timeout=1.0):
-                kind, *data = key.data
-                if kind == "listener":
-                    jobs.accept()
-                elif kind == "ended":
-                    jobs.ended(key.fd, *data)
-                else:
-                    jobs.gone(key.fileobj, *data)
+                try:
+                    jobs.handle(key)
+                except Exception as e:  # one job's trouble must not end the server
+                    print(f"allroads.warm: {e!r}", file=sys.stderr, flush=True)
     finally:
+        if jobs is not None:
+            jobs.stop()
         listener.close()
         with contextlib.suppress(OSError):
             os.unlink(path)

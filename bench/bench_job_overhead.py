@@ -116,6 +116,8 @@ def main() -> None:
         t = time.perf_counter()
         socket = server.start()
         while not os.path.exists(socket):  # (a job that comes sooner runs cold)
+            if server.proc.poll() is not None or time.perf_counter() - t > 60:
+                sys.exit("the warm server did not start")
             time.sleep(0.01)
         try:
             first = measure("warm", "sample_eval", todo["sample_eval"], socket)  # waits for imports

@@ -103,7 +103,7 @@ _deployment = {str(m) for m in workflow.deployment_settings.deployment_method}
 
 onstart:
     if _warm.wanted(config["warm_jobs"], workflow.local_exec, _deployment):
-        WARM.start()
+        WARM.start(log=".snakemake/log/allroads-warm.log")  # the server's own output
 
 
 onsuccess:

@@ -6,7 +6,9 @@ tests/test_workflow.py's reduced run.)"""
 
 from __future__ import annotations
 
+import contextlib
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -39,6 +41,21 @@ if mode == "sleep":
     open("pid", "w").write(str(os.getpid()))
     import time
     time.sleep(120)
+if mode == "grandchild":  # a process the job starts, in the job's process group
+    import subprocess, time
+    p = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
+    open("pid", "w").write(f"{os.getpid()} {p.pid}")
+    time.sleep(120)
+if mode == "at_exit":  # what the interpreter waits for, then runs, when the main module ends
+    import atexit, threading, time
+    atexit.register(lambda: open("atexit.txt", "w").write("ran"))
+    def late():
+        time.sleep(0.5)
+        open("thread.txt", "w").write("ran")
+    threading.Thread(target=late).start()
+if mode == "tmpdir":
+    import tempfile
+    print("tmp=" + tempfile.gettempdir())
 """
 
 
@@ -96,6 +113,22 @@ def test_a_served_job_exits_as_it_would_cold(tmp_path, server, mode, code, says)
     assert "runpy" not in err and "warm.py" not in err
 
 
+def test_a_served_job_ends_as_a_python_process_does(tmp_path, server):
+    """Non-daemon threads are waited for and exit handlers run (multiprocessing's stops child
+    processes such as vLLM's engine), as when a cold job's main module ends."""
+    rc, out, err = job(tmp_path, server, "at_exit")
+    assert rc == 0 and out.startswith("role=child"), err
+    assert (tmp_path / "thread.txt").read_text() == "ran"
+    assert (tmp_path / "atexit.txt").read_text() == "ran"
+
+
+def test_a_served_job_uses_its_own_tmpdir(tmp_path, server):
+    own = tmp_path / "own-tmp"
+    own.mkdir()
+    rc, out, _ = job(tmp_path, server, "tmpdir", TMPDIR=str(own))  # Snakemake sets it per job
+    assert rc == 0 and out.startswith("role=child") and f"tmp={own}" in out
+
+
 def test_a_job_the_server_cannot_serve_like_a_cold_start_runs_cold(tmp_path, server):
     # a variable the preloaded libraries read at import differs from the server's
     rc, out, _ = job(tmp_path, server, HF_HOME=str(tmp_path / "hf"))
@@ -119,22 +152,62 @@ def test_an_edited_package_file_sends_the_jobs_after_it_cold(tmp_path, server):
     assert job(tmp_path, server)[1].startswith("role=child")
 
 
-def test_killing_the_jobs_process_kills_the_forked_job(tmp_path, server):
+def start_job(tmp_path: Path, server, mode: str) -> tuple[subprocess.Popen, list[int]]:
+    """A running job (``sleep`` or ``grandchild``): its process and the pids the job wrote."""
     (tmp_path / "job.py").write_text(JOB)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MODE": "sleep", warm.SOCKET_ENV: server.path}
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "MODE": mode, warm.SOCKET_ENV: server.path}
     client = subprocess.Popen([sys.executable, "job.py"], cwd=tmp_path, env=env,
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+    pid = tmp_path / "pid"
+    assert wait_until(
+        lambda: pid.exists() and len(pid.read_text().split()) == (mode == "grandchild") + 1
+    )
+    pids = [int(p) for p in pid.read_text().split()]
+    assert pids[0] != client.pid, "the job ran cold"
+    return client, pids
+
+
+def alive(pid: int) -> bool:
     try:
-        assert wait_until(lambda: (tmp_path / "pid").exists() and (tmp_path / "pid").read_text())
-        child = int((tmp_path / "pid").read_text())
-        assert child != client.pid  # the job runs in the server's child
+        return open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_a_signal_to_the_jobs_process_reaches_the_job(tmp_path, server):
+    """Ctrl-C, or Snakemake stopping a job: the job gets the signal, as a cold job would, and
+    its process ends by it."""
+    client, (fork,) = start_job(tmp_path, server, "sleep")
+    client.send_signal(signal.SIGINT)
+    assert client.wait(timeout=30) == -signal.SIGINT  # KeyboardInterrupt in the job, then by SIGINT
+    assert wait_until(lambda: not alive(fork), 10)
+
+
+def test_killing_the_jobs_process_kills_what_the_job_started(tmp_path, server):
+    client, (fork, grandchild) = start_job(tmp_path, server, "grandchild")
+    try:
         client.kill()
         client.wait()
-        assert wait_until(lambda: not os.path.exists(f"/proc/{child}"), 10), (
-            "job outlived its process"
-        )
+        assert wait_until(lambda: not alive(fork) and not alive(grandchild), 10)
     finally:
-        client.kill()
+        for pid in (fork, grandchild):
+            with contextlib.suppress(OSError):
+                os.kill(pid, signal.SIGKILL)
+
+
+def test_stopping_the_server_kills_the_jobs_still_running(tmp_path):
+    if not warm.supported():
+        pytest.skip("warm jobs need Linux pidfds")
+    s = warm.Server()
+    path = s.start()
+    os.environ.pop(warm.SOCKET_ENV)
+    try:
+        assert wait_until(lambda: os.path.exists(path))  # (a job that comes sooner runs cold)
+        client, (fork,) = start_job(tmp_path, s, "sleep")
+    finally:
+        s.stop()
+    assert wait_until(lambda: not alive(fork), 10)
+    assert client.wait(timeout=30) != 0  # its job did not finish
 
 
 def test_the_server_ends_with_the_run_that_started_it(tmp_path):
