@@ -126,7 +126,7 @@ def job(snakemake) -> Iterator[logging.Logger]:
             dict(snakemake.wildcards.items()),
             threads,
             "unknown" if age is None else f"{age:.3f} s",
-            " (warm: forked from the run's warm server)" if warm.is_child() else "",
+            warm.note(),
         )
         try:
             yield logger

@@ -400,7 +400,7 @@ def run(spec: dict[str, Any], out_dir: str) -> dict[str, Any]:
     rows = read_jsonl(spec["train"], required=REQUIRED[stage])
     args = (spec["init"], rows, spec["hp"], int(spec["seed"]), spec["precision"], out_dir)
     log.info("%s from %s: %d rows, %d process(es)%s", stage, spec["init"], len(rows), world_size(),
-             " (warm: forked from the run's warm server)" if warm.is_child() else "")  # fmt: skip
+             warm.note())  # fmt: skip
     if stage == "sft":
         return train_sft(*args)
     if stage == "global_rm":

@@ -46,19 +46,19 @@ not processes that another program starts.
 
 from __future__ import annotations
 
-import atexit
 import contextlib
 import json
 import os
-import selectors
-import shutil
 import signal
 import socket
 import struct
-import subprocess
 import sys
-import tempfile
-from typing import NoReturn
+from typing import TYPE_CHECKING, NoReturn
+
+# (what only the server and Snakemake use is imported where it is used: every job, light ones
+# included, imports this module at `import allroads`)
+if TYPE_CHECKING:
+    import subprocess
 
 SOCKET_ENV = "ALLROADS_WARM_SOCKET"  # the server's socket, inherited by the jobs
 ROLE_ENV = "ALLROADS_WARM_ROLE"  # "server" or "child": never hand off from there
@@ -89,10 +89,17 @@ IMPORT_ENV = ("HF_", "HUGGINGFACE", "TRANSFORMERS_", "TORCH", "PYTORCH_", "CUDA"
 MODULES = ("allroads.training",)  # the job modules run as `python -m` (rules' shell commands)
 MAX_REQUEST = 1 << 20  # bytes: one request (environment, sys.path, argv) as JSON
 READY, REFUSED = b"R", b"N"  # the server's reply; READY is followed by the fork's pid
+NOTE = " (warm: forked from the run's warm server)"  # ends a warm job's first log line
 
 
 def _package_dir() -> str:
     return os.path.realpath(os.path.dirname(__file__))
+
+
+def _flush() -> None:
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(Exception):
+            stream.flush()
 
 
 def _import_env(env: dict[str, str]) -> dict[str, str]:
@@ -109,6 +116,11 @@ def _import_env(env: dict[str, str]) -> dict[str, str]:
 def is_child() -> bool:
     """Whether this process is a job forked by the warm server."""
     return os.environ.get(ROLE_ENV) == "child"
+
+
+def note() -> str:
+    """What a job's first log line ends with: :data:`NOTE` for a warm job, else nothing."""
+    return NOTE if is_child() else ""
 
 
 def handoff() -> None:
@@ -129,9 +141,7 @@ def handoff() -> None:
         return
     code = run(path, request)
     if code is not None:
-        for stream in (sys.stdout, sys.stderr):
-            with contextlib.suppress(Exception):
-                stream.flush()
+        _flush()
         if code > 128 and code - 128 in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP):
             signal.signal(code - 128, signal.SIG_DFL)  # the fork died by this signal: so do we,
             os.kill(os.getpid(), code - 128)  # as the job's process would have, cold
@@ -200,6 +210,10 @@ class Server:
         socket's path. The socket lives in a new private folder under TMPDIR (a Unix socket's
         path must stay short). The server's own output (warnings of its imports, a refused
         request) goes to ``log``, else nowhere."""
+        import atexit
+        import subprocess
+        import tempfile
+
         self.folder = tempfile.mkdtemp(prefix="allroads-warm-")
         path = os.path.join(self.folder, "socket")
         env = {k: v for k, v in os.environ.items() if k != SOCKET_ENV}
@@ -227,6 +241,9 @@ class Server:
     def stop(self) -> None:
         """Stop the server (it kills the forks of any job still running: the run is over) and
         remove its folder; the jobs started after this run cold."""
+        import shutil
+        import subprocess
+
         if self.path and os.environ.get(SOCKET_ENV) == self.path:
             del os.environ[SOCKET_ENV]
         if self.proc is not None and self.proc.poll() is None:
@@ -300,9 +317,7 @@ def _finalize() -> None:
         threading._shutdown()  # what the interpreter calls at exit
     with contextlib.suppress(Exception):
         atexit._run_exitfuncs()
-    for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(Exception):
-            stream.flush()
+    _flush()
 
 
 def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
@@ -328,6 +343,7 @@ def _child(request: dict, fds: list[int], inherited: list) -> NoReturn:
         os.environ[ROLE_ENV] = "child"
         sys.path[:] = request["path"]
         import random
+        import tempfile
 
         import numpy
         import torch
@@ -369,11 +385,14 @@ class _Jobs:
     process is gone: then the fork's process group is killed, as the job's would have been)."""
 
     def __init__(self, listener: socket.socket, env: dict[str, str]) -> None:
+        import selectors
+
         self.listener, self.env = listener, env
         self.sources = _sources()
         self.identity = (sys.prefix, sys.version, _package_dir())
         self.sel = selectors.DefaultSelector()
-        self.sel.register(listener, selectors.EVENT_READ, ("listener",))
+        self.read = selectors.EVENT_READ
+        self.sel.register(listener, self.read, ("listener",))
         self.running: dict[int, tuple[int, socket.socket]] = {}  # pidfd -> (pid, connection)
 
     def fds(self, conn: socket.socket) -> list:
@@ -393,17 +412,16 @@ class _Jobs:
                 conn.send(REFUSED)
                 conn.close()
                 return
-            for stream in (sys.stdout, sys.stderr):
-                stream.flush()
+            _flush()  # (else the fork would write the server's buffered output too)
             pid = os.fork()
             if pid == 0:
                 _child(request, fds, self.fds(conn))
             with contextlib.suppress(OSError):  # (the fork does it too: whichever runs first)
                 os.setpgid(pid, pid)
             pidfd = os.pidfd_open(pid)
-            self.sel.register(pidfd, selectors.EVENT_READ, ("ended", pid, conn))
+            self.sel.register(pidfd, self.read, ("ended", pid, conn))
             self.running[pidfd] = (pid, conn)
-            self.sel.register(conn, selectors.EVENT_READ, ("gone", pid))
+            self.sel.register(conn, self.read, ("gone", pid))
             conn.send(READY + struct.pack("!i", pid))
         except Exception as e:  # the job runs cold; a fork already started must not run it too
             print(f"allroads.warm: a request was refused: {e!r}", file=sys.stderr, flush=True)

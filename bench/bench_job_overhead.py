@@ -93,6 +93,8 @@ def run(argv: list[str], log: Path, socket: str | None = None) -> float:
 
 
 def measure(mode: str, name: str, job, socket: str | None = None) -> str:
+    from allroads.warm import NOTE
+
     argv, log, out, ref = job
     log.write_text("")
     if out.is_file():
@@ -101,7 +103,7 @@ def measure(mode: str, name: str, job, socket: str | None = None) -> str:
     text = log.read_text()
     work = float(DONE.findall(text)[-1])
     same = filecmp.cmp(out, ref, shallow=False)
-    warm = "warm server" in text
+    warm = NOTE in text
     return f"{name:12s} {mode:5s} {wall:7.2f} {work:7.2f} {wall - work:9.2f}  {warm!s:5s} {same}"
 
 

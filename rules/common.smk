@@ -76,9 +76,10 @@ import shlex
 # (the venv; with `--sdm conda`, the rule's env instead), and `-m allroads` resolves from the
 # workflow folder: set by a shell prefix, not in params, so another checkout or venv path does
 # not count as a changed job. (Snakemake formats the prefix too: {{{{ }}}} is a literal brace.)
+_deployment = {str(m) for m in workflow.deployment_settings.deployment_method}
 _venv_bin = (
     ""
-    if "conda" in {str(m) for m in workflow.deployment_settings.deployment_method}
+    if "conda" in _deployment
     else f"export PATH={shlex.quote(str(Path(sys.executable).parent))}:$PATH; "
 )
 shell.prefix(
@@ -98,7 +99,6 @@ launch_cmd, train_params = PLAN.launch_cmd, PLAN.train_params
 from allroads import warm as _warm
 
 WARM = _warm.Server()
-_deployment = {str(m) for m in workflow.deployment_settings.deployment_method}
 
 
 onstart:

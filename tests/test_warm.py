@@ -68,25 +68,40 @@ def wait_until(cond, timeout=30.0):
     return False
 
 
+# without them the workflow runs every job cold
+needs_pidfds = pytest.mark.skipif(not warm.supported(), reason="warm jobs need Linux pidfds")
+
+
+def start_server() -> warm.Server:
+    """A server, serving once its socket exists (a job that comes sooner runs cold)."""
+    s = warm.Server()
+    path = s.start()
+    assert os.environ.pop(warm.SOCKET_ENV) == path  # each test passes it to its jobs explicitly
+    assert wait_until(lambda: os.path.exists(path))
+    return s
+
+
 @pytest.fixture(scope="module")
 def server():
     if not warm.supported():
-        pytest.skip("warm jobs need Linux pidfds")  # the workflow then runs every job cold
-    s = warm.Server()
-    path = s.start()
-    env = os.environ.pop(warm.SOCKET_ENV)  # each test passes it to its jobs explicitly
-    assert env == path and wait_until(lambda: os.path.exists(path))
+        pytest.skip("warm jobs need Linux pidfds")
+    s = start_server()
     yield s
     s.stop()
 
 
-def job(tmp_path: Path, server, mode: str = "", umask: int = 0o027, **env) -> tuple[int, str, str]:
-    (tmp_path / "job.py").write_text(JOB)
+def job_env(server, mode: str, **env) -> dict[str, str]:
+    """A job's environment: this one's, the job's mode, and the server's socket (if any)."""
     base = {k: v for k, v in os.environ.items() if k not in (warm.SOCKET_ENV, warm.ROLE_ENV)}
     full = {**base, "PYTHONPATH": str(ROOT), "X": "from-the-job", "MODE": mode}
     if server is not None:
         full[warm.SOCKET_ENV] = server.path
-    full.update(env)
+    return {**full, **env}
+
+
+def job(tmp_path: Path, server, mode: str = "", umask: int = 0o027, **env) -> tuple[int, str, str]:
+    (tmp_path / "job.py").write_text(JOB)
+    full = job_env(server, mode, **env)
     with open(tmp_path / "o", "w") as o, open(tmp_path / "e", "w") as e:
         rc = subprocess.run([sys.executable, "job.py", "an-arg"], cwd=tmp_path, env=full, stdout=o,
                             stderr=e, preexec_fn=lambda: os.umask(umask), timeout=120).returncode  # fmt: skip
@@ -155,8 +170,7 @@ def test_an_edited_package_file_sends_the_jobs_after_it_cold(tmp_path, server):
 def start_job(tmp_path: Path, server, mode: str) -> tuple[subprocess.Popen, list[int]]:
     """A running job (``sleep`` or ``grandchild``): its process and the pids the job wrote."""
     (tmp_path / "job.py").write_text(JOB)
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MODE": mode, warm.SOCKET_ENV: server.path}
-    client = subprocess.Popen([sys.executable, "job.py"], cwd=tmp_path, env=env,
+    client = subprocess.Popen([sys.executable, "job.py"], cwd=tmp_path, env=job_env(server, mode),
                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
     pid = tmp_path / "pid"
     assert wait_until(
@@ -195,14 +209,10 @@ def test_killing_the_jobs_process_kills_what_the_job_started(tmp_path, server):
                 os.kill(pid, signal.SIGKILL)
 
 
+@needs_pidfds
 def test_stopping_the_server_kills_the_jobs_still_running(tmp_path):
-    if not warm.supported():
-        pytest.skip("warm jobs need Linux pidfds")
-    s = warm.Server()
-    path = s.start()
-    os.environ.pop(warm.SOCKET_ENV)
+    s = start_server()
     try:
-        assert wait_until(lambda: os.path.exists(path))  # (a job that comes sooner runs cold)
         client, (fork,) = start_job(tmp_path, s, "sleep")
     finally:
         s.stop()
@@ -210,9 +220,8 @@ def test_stopping_the_server_kills_the_jobs_still_running(tmp_path):
     assert client.wait(timeout=30) != 0  # its job did not finish
 
 
+@needs_pidfds
 def test_the_server_ends_with_the_run_that_started_it(tmp_path):
-    if not warm.supported():
-        pytest.skip("warm jobs need Linux pidfds")
     run = ("import os, sys, time; from allroads import warm; s = warm.Server(); s.start(); "
            "print(s.proc.pid, s.path, flush=True); time.sleep(120)")  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
@@ -222,13 +231,11 @@ def test_the_server_ends_with_the_run_that_started_it(tmp_path):
     p.kill()  # SIGKILL: no onsuccess, onerror or atexit ran
     p.wait()
     assert wait_until(lambda: not os.path.exists(os.path.dirname(path)), 15)
-    assert wait_until(lambda: not os.path.exists(f"/proc/{pid}") or
-                      open(f"/proc/{pid}/stat").read().split()[2] == "Z", 5)  # fmt: skip
+    assert wait_until(lambda: not alive(int(pid)), 5)
 
 
+@needs_pidfds
 def test_stop_removes_the_server_and_its_socket_from_the_environment():
-    if not warm.supported():
-        pytest.skip("warm jobs need Linux pidfds")
     s = warm.Server()
     path = s.start()
     assert os.environ[warm.SOCKET_ENV] == path

@@ -15,6 +15,7 @@ import yaml
 
 from allroads import plan
 from allroads.tasks import task_class
+from allroads.warm import NOTE as WARM_NOTE
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT = yaml.safe_load((ROOT / "config.yaml").read_text())
@@ -332,7 +333,7 @@ def test_reduced_run_end_to_end(tmp_path):
                 "eval/toy-xs/seed1/online-dpo.samples.jsonl", "online/toy-xs/seed0/dpo.pairs.jsonl",
                 "data/pft_train.jsonl", "data/eval_prompts.jsonl"]:  # fmt: skip
         assert (results2 / rel).read_bytes() == (results / rel).read_bytes(), rel
-    warm = {run: [p.read_text().splitlines()[0].endswith("warm server)")
+    warm = {run: [p.read_text().splitlines()[0].endswith(WARM_NOTE)
                    for p in (r / "logs/sample_eval").glob("*.log")]
             for run, r in (("cold", results), ("warm", results2))}  # fmt: skip
     assert warm["warm"] and all(warm["warm"]) and not any(warm["cold"]), warm
